@@ -1,0 +1,1 @@
+"""Shared by the dataset builders here: image sanitation, sources, the build report."""

@@ -1,0 +1,237 @@
+"""What both dataset builders share: parallel sanitation, the build report, checksums.
+
+A builder subclasses `CleanImageBuilder`, lists its files as `Entry`s and yields from
+`clean_examples`; the base class validates/repairs them on every core, keeps the output
+order stable, records every outcome, and stores the report in the dataset metadata.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import os
+import zipfile
+from concurrent import futures
+from typing import Any, Callable, Iterable, Iterator, TypeVar
+
+import numpy as np
+import tensorflow_datasets as tfds
+from absl import logging
+from etils import epath
+
+import checksums
+from clean_images import report as report_lib
+from clean_images.sanitize import Verdict, sanitize
+from clean_images import sources
+from clean_images.sources import Source
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """One image file to turn into an example: where it is and what it is labelled."""
+
+    member: str  # path inside the source
+    filename: str  # canonical relative path: the example key and `image/filename`
+    features: dict[str, Any]
+
+
+def worker_count() -> int:
+    """Cores this process may use (honours taskset/cgroup affinity, unlike cpu_count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def ordered_map(fn: Callable[[_T], _R], items: Iterable[_T], workers: int | None = None) -> Iterator[tuple[_T, _R]]:
+    """Applies `fn` on a thread pool, yielding (item, result) in input order.
+
+    At most a few items per worker are in flight, so memory stays bounded however long
+    the input is. Threads suffice because decoding and decompression release the GIL.
+    """
+    workers = workers or worker_count()
+    window = 8 * workers
+    with futures.ThreadPoolExecutor(workers, thread_name_prefix="sanitize") as pool:
+        pending: collections.deque = collections.deque()
+        for item in items:
+            pending.append((item, pool.submit(fn, item)))
+            if len(pending) >= window:
+                done_item, future = pending.popleft()
+                yield done_item, future.result()
+        while pending:
+            done_item, future = pending.popleft()
+            yield done_item, future.result()
+
+
+def image_features(**extra: tfds.features.FeatureConnector) -> tfds.features.FeaturesDict:
+    """The image features every dataset here has, plus its own labels."""
+    return tfds.features.FeaturesDict(
+        {
+            "image": tfds.features.Image(shape=(None, None, 3), encoding_format="jpeg"),
+            **extra,
+            "image/filename": tfds.features.Text(doc="Path of the source file, e.g. PetImages/Cat/0.jpg."),
+            "image/height": tfds.features.Scalar(np.int32, doc="Height in pixels."),
+            "image/width": tfds.features.Scalar(np.int32, doc="Width in pixels."),
+            "image/repair": tfds.features.Text(
+                doc="Empty when the bytes are the source file's own; otherwise what was repaired."
+            ),
+        }
+    )
+
+
+class CleanImageBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
+    """Base class: sanitized images, an exact build report, checksums in `checksums/`."""
+
+    @tfds.core.utils.classproperty
+    @classmethod
+    def _checksums_path(cls) -> epath.Path:
+        """The one checksums file of this dataset: `checksums/<name>.tsv` (also for --register_checksums)."""
+        return checksums.path_for(cls.name)
+
+    def _download_and_prepare(self, dl_manager, download_config) -> None:  # pytype: disable=signature-mismatch
+        self._report = report_lib.BuildReport()
+        self._manual_dir_given = bool(download_config.manual_dir)
+        super()._download_and_prepare(dl_manager, download_config)
+        build_report = self._report.to_json()
+        report_lib.check_invariant(build_report)
+        self.info.metadata[report_lib.METADATA_KEY] = build_report
+        print(report_lib.format_table(build_report), flush=True)
+
+    def record_ignored(self, split: str, member: str, reason: str) -> None:
+        """Counts a file that is not an image of the dataset (Thumbs.db, a licence PDF)."""
+        self._report[split].record(member, report_lib.IGNORED, reason)
+
+    def clean_examples(self, split: str, source: Source, entries: Iterable[Entry]) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Sanitizes entries on all cores and yields (key, example) for those kept."""
+        split_report = self._report[split]
+
+        def read_and_sanitize(entry: Entry) -> Verdict:
+            return sanitize(source.read(entry.member))
+
+        for entry, verdict in ordered_map(read_and_sanitize, entries):
+            split_report.record_verdict(entry.filename, verdict)
+            if verdict.jpeg is None:
+                continue
+            yield entry.filename, {
+                "image": verdict.jpeg,
+                **entry.features,
+                "image/filename": entry.filename,
+                "image/height": verdict.height,
+                "image/width": verdict.width,
+                "image/repair": verdict.reason if verdict.outcome == report_lib.REPAIRED else "",
+            }
+
+
+class ManualDirError(ValueError):
+    """manual_dir was given but holds nothing this dataset can be built from."""
+
+
+class ArchiveChecksumError(ValueError):
+    """A file has the size of a registered archive but not its SHA-256."""
+
+
+class DownloadFailedError(RuntimeError):
+    """The download failed; the message says how to use --manual_dir instead."""
+
+
+def download_or_explain(dl_manager: tfds.download.DownloadManager, url: str, steps: str) -> epath.Path:
+    """Downloads `url` (checksum-validated by TFDS); any failure ends in the manual steps."""
+    try:
+        return epath.Path(dl_manager.download(url))
+    except Exception as e:  # pylint: disable=broad-except  # every failure has the same remedy
+        raise DownloadFailedError(
+            f"Downloading {url} failed: {e}\n\nThis URL has broken before (404s, empty replies). "
+            f"Get the archive by hand and build from it with --manual_dir:\n{steps}"
+        ) from e
+
+
+def find_manual_source(
+    builder: CleanImageBuilder,
+    dl_manager: tfds.download.DownloadManager,
+    *,
+    looks_like_dataset: Callable[[list[str]], bool],
+    folder_names: tuple[str, ...],
+    expected: str,
+    steps: str,
+) -> Source | None:
+    """Finds the dataset in manual_dir: a registered zip, else the extracted folder, else any zip.
+
+    Returns None when no manual_dir was given and the default one holds nothing (the caller
+    then downloads). A manual_dir given on purpose must hold the data, or this raises.
+    """
+    manual_dir = epath.Path(dl_manager._manual_dir) if dl_manager._manual_dir else None  # pylint: disable=protected-access  # the public property raises when absent
+    listing = sorted(manual_dir.iterdir()) if manual_dir and manual_dir.is_dir() else []
+    if not listing:
+        if builder._manual_dir_given:  # pylint: disable=protected-access
+            state = "is empty" if manual_dir and manual_dir.is_dir() else "does not exist"
+            raise ManualDirError(f"manual_dir {manual_dir} {state}. Expected {expected}.\n{steps}")
+        return None
+
+    registered = {info.size: (url, info.checksum) for url, info in (builder.url_infos or {}).items()}
+    known_zips, folders, other_zips, seen = [], [], [], []
+    for path in listing:
+        seen.append(path.name + ("/" if path.is_dir() else ""))
+        if path.is_dir():
+            folders += [f for f in _candidate_folders(path, folder_names) if looks_like_dataset(_folder_members(f))]
+        elif _is_zip(path):
+            source = _open_zip_candidate(path, registered)
+            if source is not None and looks_like_dataset(source.members()):
+                (known_zips if path.stat().length in registered else other_zips).append(source)
+    if manual_dir.name in folder_names and looks_like_dataset(_folder_members(manual_dir)):
+        folders.append(manual_dir)
+
+    if known_zips:
+        return known_zips[0]
+    if folders:
+        logging.warning("Building from the folder %s: an extracted folder cannot be checksum-validated.", folders[0])
+        return sources.FolderSource(folders[0], prefix=folders[0].name + "/")
+    if other_zips:
+        logging.warning("Building from %s: not a registered archive, so it is not checksum-validated.", other_zips[0].path)
+        return other_zips[0]
+    if builder._manual_dir_given:  # pylint: disable=protected-access
+        raise ManualDirError(
+            f"manual_dir {manual_dir} holds none of the expected data. Found: {', '.join(seen[:20])}"
+            f"{' ...' if len(seen) > 20 else ''}. Expected {expected}.\n{steps}"
+        )
+    logging.info("The default manual_dir %s holds no %s data: downloading.", manual_dir, builder.name)
+    return None
+
+
+def _candidate_folders(path: epath.Path, folder_names: tuple[str, ...]) -> list[epath.Path]:
+    """The folder itself if it has a dataset name, or such a folder one level below it."""
+    if path.name in folder_names:
+        return [path]
+    return [path / name for name in folder_names if (path / name).is_dir()]
+
+
+def _folder_members(folder: epath.Path) -> list[str]:
+    return [f"{folder.name}/{m}" for m in sources.FolderSource(folder).members()]
+
+
+def _is_zip(path: epath.Path) -> bool:
+    """By content, not by name: browsers save the same archive as `download (1)` too."""
+    with path.open("rb") as f:
+        return f.read(4) in (b"PK\x03\x04", b"PK\x05\x06")
+
+
+def _open_zip_candidate(path: epath.Path, registered: dict[int, tuple[str, str]]) -> sources.ZipSource | None:
+    """Opens a zip; one with a registered size must also have the registered SHA-256."""
+    size = path.stat().length
+    if size in registered:
+        url, expected_sha = registered[size]
+        actual_sha = sources.sha256_of(path)
+        if actual_sha != expected_sha:
+            raise ArchiveChecksumError(
+                f"{path} has the size of {url} but its SHA-256 is {actual_sha}, not {expected_sha}: "
+                "the file is damaged or altered. Download it again (or remove it from manual_dir)."
+            )
+    try:
+        return sources.ZipSource(path)
+    except sources.DamagedArchiveError:
+        if size in registered:
+            raise
+        logging.warning("Ignoring %s in manual_dir: not a readable zip archive.", path)
+        return None

@@ -1,0 +1,92 @@
+"""The build report: every input file accounted for, per split, kept in the dataset metadata.
+
+It lives in `info.metadata["build_report"]` (TFDS writes it to `metadata.json` beside
+`dataset_info.json`), so it is readable with `tfds.load(..., with_info=True)` and
+`tfds.builder_from_directory` long after the build.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+from typing import Any, Mapping
+
+from clean_images.sanitize import REPAIRED, SKIPPED, STORED, Verdict
+
+IGNORED = "ignored"
+OUTCOMES = (STORED, REPAIRED, SKIPPED)
+METADATA_KEY = "build_report"
+
+
+@dataclasses.dataclass
+class SplitReport:
+    """Counts for one split, plus the list of files that were not stored as is."""
+
+    counts: collections.Counter = dataclasses.field(default_factory=collections.Counter)
+    reasons: dict[str, collections.Counter] = dataclasses.field(
+        default_factory=lambda: collections.defaultdict(collections.Counter)
+    )
+    files: list[dict[str, str]] = dataclasses.field(default_factory=list)
+
+    def record(self, path: str, outcome: str, reason: str = "", detail: str = "") -> None:
+        self.counts[outcome] += 1
+        if outcome != STORED:
+            self.reasons[outcome][reason] += 1
+            self.files.append(
+                {"path": path, "outcome": outcome, "reason": reason, "detail": detail}
+            )
+
+    def record_verdict(self, path: str, verdict: Verdict) -> None:
+        self.record(path, verdict.outcome, verdict.reason, verdict.detail)
+
+    @property
+    def image_files(self) -> int:
+        return sum(self.counts[o] for o in OUTCOMES)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "image_files": self.image_files,
+            **{o: self.counts[o] for o in (*OUTCOMES, IGNORED)},
+            "reasons": {o: dict(sorted(self.reasons[o].items())) for o in (REPAIRED, SKIPPED, IGNORED)},
+            "files": sorted(self.files, key=lambda f: f["path"]),
+        }
+
+
+class BuildReport:
+    """Per-split reports; the builders fill it while generating, then store it."""
+
+    def __init__(self) -> None:
+        self.splits: dict[str, SplitReport] = collections.defaultdict(SplitReport)
+
+    def __getitem__(self, split: str) -> SplitReport:
+        return self.splits[split]
+
+    def to_json(self) -> dict[str, Any]:
+        return {split: report.to_json() for split, report in sorted(self.splits.items())}
+
+
+def format_table(report: Mapping[str, Any], max_files: int = 10) -> str:
+    """Renders a stored report (the JSON form) as the short table `tfds build` prints."""
+    lines = ["Build report", f"{'split':<8}{'images':>9}{'stored':>9}{'repaired':>10}{'skipped':>9}{'ignored':>9}"]
+    for split, r in report.items():
+        lines.append(
+            f"{split:<8}{r['image_files']:>9}{r[STORED]:>9}{r[REPAIRED]:>10}{r[SKIPPED]:>9}{r[IGNORED]:>9}"
+        )
+    for split, r in report.items():
+        for outcome in (REPAIRED, SKIPPED, IGNORED):
+            for reason, count in r["reasons"].get(outcome, {}).items():
+                lines.append(f"  {split} {outcome:<8} {count:>6}  {reason}")
+    files = [f for r in report.values() for f in r["files"]]
+    for f in files[:max_files]:
+        lines.append(f"  {f['outcome']:<8} {f['path']}: {f['reason']}")
+    if len(files) > max_files:
+        lines.append(f"  ... and {len(files) - max_files} more in info.metadata['{METADATA_KEY}']")
+    return "\n".join(lines)
+
+
+def check_invariant(report: Mapping[str, Any]) -> None:
+    """stored + repaired + skipped must equal the image files seen, split by split."""
+    for split, r in report.items():
+        total = r[STORED] + r[REPAIRED] + r[SKIPPED]
+        if total != r["image_files"]:
+            raise AssertionError(f"build report for {split!r} does not add up: {r}")
