@@ -93,7 +93,7 @@ class CleanImageBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True)
 
     def _download_and_prepare(self, dl_manager, download_config) -> None:  # pytype: disable=signature-mismatch
         self._report = report_lib.BuildReport()
-        self._manual_dir_given = bool(download_config.manual_dir)
+        self._given_manual_dir = download_config.manual_dir
         super()._download_and_prepare(dl_manager, download_config)
         build_report = self._report.to_json()
         report_lib.check_invariant(build_report)
@@ -162,13 +162,15 @@ def find_manual_source(
     Returns None when no manual_dir was given and the default one holds nothing (the caller
     then downloads). A manual_dir given on purpose must hold the data, or this raises.
     """
-    manual_dir = epath.Path(dl_manager._manual_dir) if dl_manager._manual_dir else None  # pylint: disable=protected-access  # the public property raises when absent
-    listing = sorted(manual_dir.iterdir()) if manual_dir and manual_dir.is_dir() else []
-    if not listing:
-        if builder._manual_dir_given:  # pylint: disable=protected-access
-            state = "is empty" if manual_dir and manual_dir.is_dir() else "does not exist"
-            raise ManualDirError(f"manual_dir {manual_dir} {state}. Expected {expected}.\n{steps}")
-        return None
+    given = builder._given_manual_dir  # pylint: disable=protected-access
+    try:
+        manual_dir = epath.Path(dl_manager.manual_dir)  # raises when missing or empty
+    except AssertionError:
+        if given is None:
+            return None
+        state = "is empty" if epath.Path(given).is_dir() else "does not exist"
+        raise ManualDirError(f"manual_dir {given} {state}. Expected {expected}.\n{steps}") from None
+    listing = sorted(manual_dir.iterdir())
 
     registered = {info.size: (url, info.checksum) for url, info in (builder.url_infos or {}).items()}
     known_zips, folders, other_zips, seen = [], [], [], []
@@ -191,7 +193,7 @@ def find_manual_source(
     if other_zips:
         logging.warning("Building from %s: not a registered archive, so it is not checksum-validated.", other_zips[0].path)
         return other_zips[0]
-    if builder._manual_dir_given:  # pylint: disable=protected-access
+    if given is not None:
         raise ManualDirError(
             f"manual_dir {manual_dir} holds none of the expected data. Found: {', '.join(seen[:20])}"
             f"{' ...' if len(seen) > 20 else ''}. Expected {expected}.\n{steps}"

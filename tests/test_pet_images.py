@@ -1,0 +1,168 @@
+"""pet_images built through the real builder from every accepted manual_dir layout."""
+
+from __future__ import annotations
+
+import collections
+import http.server
+import shutil
+import threading
+import zipfile
+
+import pytest
+import tensorflow_datasets as tfds
+
+from clean_images import builder as builder_lib
+from clean_images import report as report_lib
+from clean_images.replica import write_pet_archive
+from pet_images import pet_images_dataset_builder as pet
+from tests.helpers import build, stored_examples
+
+# A fault mix unlike the shipped sample's, with a prefix folder like re-packed archives have.
+FAULTS = {"png_as_jpg": 2, "cmyk_jpeg": 1, "grayscale_jpeg": 1, "exif_only": 2, "extraneous_bytes": 1,
+          "gif_as_jpg": 1, "bmp_as_jpg": 1, "empty": 1, "truncated_jpeg": 2, "not_an_image": 1}
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("manual_zip")
+    path = folder / "download (1)"  # what browsers name it: detected by content, not name
+    expected = write_pet_archive(str(path), images_per_class=9, faults=FAULTS, seed=31, max_width=160)
+    return path, expected
+
+
+@pytest.fixture(scope="module")
+def built_from_zip(archive, tmp_path_factory):
+    path, _ = archive
+    return build(pet.Builder, tmp_path_factory.mktemp("data"), manual_dir=path.parent)
+
+
+def _expected_counts(expected: dict[str, str]) -> collections.Counter:
+    return collections.Counter(expected.values())
+
+
+def test_zip_in_manual_dir_accounts_for_every_file(archive, built_from_zip, decode_silently):
+    path, expected = archive
+    examples = stored_examples(built_from_zip)
+    counts = _expected_counts(expected)
+    assert len(examples) == counts["stored"] + counts["repaired"]
+
+    report = built_from_zip.info.metadata[report_lib.METADATA_KEY]["train"]
+    assert report["image_files"] == len(expected) == sum(counts.values())
+    for outcome in ("stored", "repaired", "skipped"):
+        assert report[outcome] == counts[outcome], outcome
+    assert report["ignored"] == 4  # 2 Thumbs.db, the licence PDF and the readme
+    listed = {f["path"]: f["outcome"] for f in report["files"]}
+
+    with zipfile.ZipFile(path) as z:
+        for member, outcome in expected.items():
+            if outcome == "stored":
+                assert examples[member]["image"] == z.read(member), member  # byte-identical
+                assert examples[member]["image/repair"] == b""
+            else:
+                assert listed[member] == outcome
+            if outcome != "skipped":
+                example = examples[member]
+                assert example["label"] == (0 if "/Cat/" in member else 1)
+                shape = decode_silently(example["image"])
+                assert shape == (example["image/height"], example["image/width"], 3)
+
+
+def test_report_survives_reload(built_from_zip):
+    data_dir = built_from_zip.data_dir
+    from_dir = tfds.builder_from_directory(data_dir).info.metadata[report_lib.METADATA_KEY]
+    _, info = tfds.load("pet_images/full", data_dir=built_from_zip._data_dir_root, with_info=True, download=False)
+    assert from_dir == info.metadata[report_lib.METADATA_KEY] == built_from_zip.info.metadata[report_lib.METADATA_KEY]
+    report_lib.check_invariant(from_dir)
+
+
+@pytest.mark.parametrize("layout", ["PetImages", "kagglecatsanddogs_5340/PetImages"])
+def test_extracted_folder_gives_the_same_dataset(layout, archive, built_from_zip, tmp_path):
+    path, _ = archive
+    manual = tmp_path / "manual"
+    with zipfile.ZipFile(path) as z:
+        z.extractall(manual / "x")
+    (manual / layout).parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(manual / "x" / "PetImages", manual / layout)
+    shutil.rmtree(manual / "x")
+    builder = build(pet.Builder, tmp_path / "data", manual_dir=manual)
+    from_folder, from_zip = stored_examples(builder), stored_examples(built_from_zip)
+    assert from_folder.keys() == from_zip.keys()
+    for name, example in from_zip.items():
+        assert from_folder[name]["image"] == example["image"], name
+    report = builder.info.metadata[report_lib.METADATA_KEY]["train"]
+    zip_report = built_from_zip.info.metadata[report_lib.METADATA_KEY]["train"]
+    assert {k: report[k] for k in ("stored", "repaired", "skipped")} == {
+        k: zip_report[k] for k in ("stored", "repaired", "skipped")
+    }
+
+
+def _assert_nothing_written(data_dir):
+    """No dataset, complete or partial, that tfds.load could find (TFDS's own `.config` aside)."""
+    paths = list(data_dir.rglob("*")) if data_dir.exists() else []
+    leftovers = [p for p in paths if ".config" not in p.parts and (p.is_file() or "1.0.0" in p.name)]
+    assert not leftovers, leftovers
+
+
+def test_missing_manual_dir_is_an_error(tmp_path):
+    with pytest.raises(builder_lib.ManualDirError, match="(?s)does not exist.*PetImages"):
+        build(pet.Builder, tmp_path / "data", manual_dir=tmp_path / "nowhere")
+    _assert_nothing_written(tmp_path / "data")
+
+
+def test_empty_manual_dir_is_an_error(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(builder_lib.ManualDirError, match="is empty"):
+        build(pet.Builder, tmp_path / "data", manual_dir=tmp_path / "empty")
+
+
+def test_wrong_manual_dir_lists_what_it_found(tmp_path):
+    manual = tmp_path / "manual"
+    (manual / "Cats").mkdir(parents=True)
+    (manual / "notes.txt").write_text("hi")
+    with pytest.raises(builder_lib.ManualDirError, match=r"(?s)Found: Cats/, notes.txt.*--manual_dir"):
+        build(pet.Builder, tmp_path / "data", manual_dir=manual)
+    _assert_nothing_written(tmp_path / "data")
+
+
+def test_registered_size_with_wrong_checksum_is_refused(tmp_path):
+    """A file of the official 5340 size (sparse, so free) whose bytes are not the official ones."""
+    manual = tmp_path / "manual"
+    manual.mkdir()
+    fake = manual / "kagglecatsanddogs_5340.zip"
+    with open(fake, "wb") as f:
+        f.write(b"PK\x03\x04")
+        f.truncate(824887076)
+    with pytest.raises(builder_lib.ArchiveChecksumError, match="b7974bd0.*Download it again"):
+        build(pet.Builder, tmp_path / "data", manual_dir=manual)
+    _assert_nothing_written(tmp_path / "data")
+
+
+def test_failed_download_explains_manual_dir(tmp_path, monkeypatch):
+    class NotFound(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotFound)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setattr(pet, "DOWNLOAD_URL", f"http://127.0.0.1:{server.server_port}/kagglecatsanddogs_5340.zip")
+    builder = pet.Builder(config="full", data_dir=str(tmp_path / "data"))
+    try:
+        with pytest.raises(builder_lib.DownloadFailedError, match=r"(?s)404.*--manual_dir"):
+            builder.download_and_prepare(download_dir=str(tmp_path / "downloads"))
+    finally:
+        server.shutdown()
+    _assert_nothing_written(tmp_path / "data")
+
+
+def test_sample_config_builds_offline_from_the_package(tmp_path, decode_silently):
+    builder = build(pet.Builder, tmp_path, config="sample")
+    report = builder.info.metadata[report_lib.METADATA_KEY]["train"]
+    examples = stored_examples(builder)
+    assert len(examples) == report["stored"] + report["repaired"] > 40
+    assert report["skipped"] > 0 and report["repaired"] > 0
+    for example in examples.values():
+        decode_silently(example["image"])
