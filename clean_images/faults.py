@@ -54,6 +54,26 @@ def truncated_jpeg(image: Image.Image) -> bytes:
     return data[: len(data) * 3 // 5]
 
 
+def missing_eoi_jpeg(image: Image.Image) -> bytes:
+    """Complete scan data, end-of-image marker lost: libjpeg says 'Premature end of JPEG file'."""
+    data = jpeg_bytes(image)
+    assert data.endswith(b"\xff\xd9")
+    return data[:-2]
+
+
+def jfif_revision_zero(image: Image.Image) -> bytes:
+    """libjpeg: 'Warning: unknown JFIF revision number 0.00' (seen in PetImages)."""
+    data = jpeg_bytes(image)
+    return data[:11] + b"\x00\x00" + data[13:]
+
+
+def truncated_progressive_jpeg(image: Image.Image) -> bytes:
+    """Cut between two scans: decodable but blurred, so it must not pass for repaired."""
+    data = jpeg_bytes(image, progressive=True)
+    scans = [i for i in range(len(data) - 1) if data[i : i + 2] == b"\xff\xda"]
+    return data[: scans[len(scans) // 2]]
+
+
 def truncated_png(image: Image.Image) -> bytes:
     data = _saved_as("PNG")(image)
     return data[: len(data) // 2]
@@ -76,8 +96,11 @@ FAULTS: dict[str, tuple[Callable[[Image.Image], bytes], str]] = {
     "cmyk_jpeg": (lambda im: jpeg_bytes(im.convert("CMYK")), REPAIRED),
     "grayscale_jpeg": (lambda im: jpeg_bytes(im.convert("L")), REPAIRED),
     "extraneous_bytes": (extraneous_bytes_jpeg, REPAIRED),
+    "missing_eoi": (missing_eoi_jpeg, REPAIRED),
+    "jfif_revision_zero": (jfif_revision_zero, REPAIRED),
     "empty": (lambda _: b"", SKIPPED),
     "truncated_jpeg": (truncated_jpeg, SKIPPED),
+    "truncated_progressive_jpeg": (truncated_progressive_jpeg, SKIPPED),
     "truncated_png": (truncated_png, SKIPPED),
     "not_an_image": (lambda _: b"<html><body>404 Not Found</body></html>\n", SKIPPED),
 }

@@ -42,6 +42,7 @@ _MAGIC = (
 )
 _EXTRANEOUS = re.compile(r"(\d+) extraneous bytes before marker 0x([0-9a-f]{2})")
 _TRUNCATED = ("premature end",)
+_SEQUENTIAL_FRAMES = (0xC0, 0xC1)  # baseline and extended sequential Huffman
 _CORRUPT_DATA = ("bad huffman", "found marker", "huffman", "corrupt jpeg data")
 
 
@@ -108,19 +109,47 @@ def _jpeg_warning(data: bytes) -> str | None:
 def _classify_jpeg_error(data: bytes, message: str) -> Verdict:
     lowered = message.lower()
     if any(t in lowered for t in _TRUNCATED):
+        if _frame_type(data) in _SEQUENTIAL_FRAMES:
+            # All scan data present, only the end-of-image marker lost: every pixel is real.
+            # (Not for progressive JPEGs, where a cut between scans still decodes, blurred.)
+            completed = data + b"\xff\xd9"
+            if _jpeg_warning(completed) is None:
+                return _lossless(completed, "missing end-of-image marker added (lossless)", message)
         return Verdict(SKIPPED, "truncated JPEG", message)
+    if "jfif revision" in lowered and data[6:11] == b"JFIF\x00":
+        fixed = data[:11] + b"\x01\x01" + data[13:]  # header only: pixels cannot change
+        if _jpeg_warning(fixed) is None:
+            return _lossless(fixed, "JFIF version fixed (lossless)", message)
     extraneous = _EXTRANEOUS.search(message)
     if extraneous:
         fixed = _drop_extraneous_bytes(data, int(extraneous[1]), int(extraneous[2], 16))
         if fixed is not None:
-            h, w, *_ = simplejpeg.decode_jpeg_header(fixed)
-            return Verdict(REPAIRED, "extraneous bytes removed (lossless)", message, fixed, h, w)
+            return _lossless(fixed, "extraneous bytes removed (lossless)", message)
         return _convert(data, "corrupt JPEG data re-encoded", message)
     if any(t in lowered for t in _CORRUPT_DATA):
         return Verdict(SKIPPED, "corrupt JPEG data", message)
     if "not a jpeg" in lowered or "unsupported" in lowered or "invalid" in lowered:
         return _convert(data, "unusual JPEG re-encoded", message)
     return _convert(data, "JPEG with decoder warnings re-encoded", message)
+
+
+def _lossless(fixed: bytes, reason: str, message: str) -> Verdict:
+    height, width, *_ = simplejpeg.decode_jpeg_header(fixed)
+    return Verdict(REPAIRED, reason, message, fixed, height, width)
+
+
+def _frame_type(data: bytes) -> int | None:
+    """The SOFn marker of a JPEG (0xC0 baseline, 0xC2 progressive...), from its segment chain."""
+    position = 2
+    while position + 4 <= len(data) and data[position] == 0xFF:
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill byte
+            position += 1
+            continue
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            return marker
+        position += 2 + int.from_bytes(data[position + 2 : position + 4], "big")
+    return None
 
 
 def _drop_extraneous_bytes(data: bytes, count: int, marker: int) -> bytes | None:

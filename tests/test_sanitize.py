@@ -37,6 +37,10 @@ def test_the_raw_faults_really_are_faults(photo, capfd):
     capfd.readouterr()
     tf.io.decode_jpeg(faults.extraneous_bytes_jpeg(photo), channels=3)
     assert "extraneous bytes before marker 0xd9" in capfd.readouterr().err
+    tf.io.decode_jpeg(faults.jfif_revision_zero(photo), channels=3)
+    assert "unknown JFIF revision number 0.00" in capfd.readouterr().err
+    with pytest.raises(tf.errors.InvalidArgumentError):  # TF refuses what libjpeg calls truncated
+        tf.io.decode_jpeg(faults.missing_eoi_jpeg(photo), channels=3)
     with pytest.raises(tf.errors.InvalidArgumentError):
         tf.io.decode_jpeg(faults.FAULTS["bmp_as_jpg"][0](photo), channels=3)
     gif = faults.FAULTS["gif_as_jpg"][0](photo)
@@ -45,15 +49,14 @@ def test_the_raw_faults_really_are_faults(photo, capfd):
     assert simplejpeg.decode_jpeg_header(cmyk)[2] == "CMYK"
 
 
-def test_extraneous_bytes_repair_is_lossless(photo):
-    data = faults.extraneous_bytes_jpeg(photo)
+@pytest.mark.parametrize("fault", ["extraneous_bytes", "missing_eoi", "jfif_revision_zero"])
+def test_lossless_repairs_keep_every_pixel(fault, photo):
+    data = faults.FAULTS[fault][0](photo)
     verdict = sanitize.sanitize(data)
-    assert verdict.reason == "extraneous bytes removed (lossless)"
-    assert "extraneous bytes" in verdict.detail
-    np.testing.assert_array_equal(
-        simplejpeg.decode_jpeg(verdict.jpeg), simplejpeg.decode_jpeg(data, strict=False)
-    )
-    assert len(verdict.jpeg) < len(data)
+    assert verdict.reason.endswith("(lossless)") and verdict.detail
+    original = faults.jpeg_bytes(photo)  # each of these faults was made from this clean file
+    np.testing.assert_array_equal(simplejpeg.decode_jpeg(verdict.jpeg), simplejpeg.decode_jpeg(original))
+    assert abs(len(verdict.jpeg) - len(original)) <= 8
 
 
 def test_transparent_png_is_flattened_on_white(photo):
