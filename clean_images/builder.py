@@ -98,7 +98,7 @@ class CleanImageBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True)
         build_report = self._report.to_json()
         report_lib.check_invariant(build_report)
         self.info.metadata[report_lib.METADATA_KEY] = build_report
-        print(report_lib.format_table(build_report), flush=True)
+        print("\n" + report_lib.format_table(build_report), flush=True)
 
     def record_ignored(self, split: str, member: str, reason: str) -> None:
         """Counts a file that is not an image of the dataset (Thumbs.db, a licence PDF)."""
