@@ -33,7 +33,8 @@ _R = TypeVar("_R")
 class Entry:
     """One image file to turn into an example: where it is and what it is labelled."""
 
-    member: str  # path inside the source
+    source: Source
+    member: str  # normalized path inside the source
     filename: str  # canonical relative path: the example key and `image/filename`
     features: dict[str, Any]
 
@@ -104,12 +105,12 @@ class CleanImageBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True)
         """Counts a file that is not an image of the dataset (Thumbs.db, a licence PDF)."""
         self._report[split].record(member, report_lib.IGNORED, reason)
 
-    def clean_examples(self, split: str, source: Source, entries: Iterable[Entry]) -> Iterator[tuple[str, dict[str, Any]]]:
+    def clean_examples(self, split: str, entries: Iterable[Entry]) -> Iterator[tuple[str, dict[str, Any]]]:
         """Sanitizes entries on all cores and yields (key, example) for those kept."""
         split_report = self._report[split]
 
         def read_and_sanitize(entry: Entry) -> Verdict:
-            return sanitize(source.read(entry.member))
+            return sanitize(entry.source.read(entry.member))
 
         for entry, verdict in ordered_map(read_and_sanitize, entries):
             split_report.record_verdict(entry.filename, verdict)
@@ -162,14 +163,10 @@ def find_manual_source(
     Returns None when no manual_dir was given and the default one holds nothing (the caller
     then downloads). A manual_dir given on purpose must hold the data, or this raises.
     """
+    manual_dir = existing_manual_dir(builder, dl_manager, expected, steps)
+    if manual_dir is None:
+        return None
     given = builder._given_manual_dir  # pylint: disable=protected-access
-    try:
-        manual_dir = epath.Path(dl_manager.manual_dir)  # raises when missing or empty
-    except AssertionError:
-        if given is None:
-            return None
-        state = "is empty" if epath.Path(given).is_dir() else "does not exist"
-        raise ManualDirError(f"manual_dir {given} {state}. Expected {expected}.\n{steps}") from None
     listing = sorted(manual_dir.iterdir())
 
     registered = {info.size: (url, info.checksum) for url, info in (builder.url_infos or {}).items()}
@@ -178,7 +175,7 @@ def find_manual_source(
         seen.append(path.name + ("/" if path.is_dir() else ""))
         if path.is_dir():
             folders += [f for f in _candidate_folders(path, folder_names) if looks_like_dataset(_folder_members(f))]
-        elif _is_zip(path):
+        elif is_zip(path):
             source = _open_zip_candidate(path, registered)
             if source is not None and looks_like_dataset(source.members()):
                 (known_zips if path.stat().length in registered else other_zips).append(source)
@@ -202,6 +199,23 @@ def find_manual_source(
     return None
 
 
+def existing_manual_dir(
+    builder: CleanImageBuilder, dl_manager: tfds.download.DownloadManager, expected: str, steps: str
+) -> epath.Path | None:
+    """manual_dir if it exists and holds something; None if none was given and the default is empty.
+
+    A manual_dir given on purpose (--manual_dir) that is missing or empty is an error.
+    """
+    given = builder._given_manual_dir  # pylint: disable=protected-access
+    try:
+        return epath.Path(dl_manager.manual_dir)  # TFDS raises when it is missing or empty
+    except AssertionError:
+        if given is None:
+            return None
+        state = "is empty" if epath.Path(given).is_dir() else "does not exist"
+        raise ManualDirError(f"manual_dir {given} {state}. Expected {expected}.\n{steps}") from None
+
+
 def _candidate_folders(path: epath.Path, folder_names: tuple[str, ...]) -> list[epath.Path]:
     """The folder itself if it has a dataset name, or such a folder one level below it."""
     if path.name in folder_names:
@@ -213,7 +227,7 @@ def _folder_members(folder: epath.Path) -> list[str]:
     return [f"{folder.name}/{m}" for m in sources.FolderSource(folder).members()]
 
 
-def _is_zip(path: epath.Path) -> bool:
+def is_zip(path: epath.Path) -> bool:
     """By content, not by name: browsers save the same archive as `download (1)` too."""
     with path.open("rb") as f:
         return f.read(4) in (b"PK\x03\x04", b"PK\x05\x06")

@@ -8,8 +8,14 @@ call always writes the same archive.
 
 from __future__ import annotations
 
+import csv
+import dataclasses
+import io
+import json
+import pathlib
+import unicodedata
 import zipfile
-from typing import Iterator, Mapping
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 from PIL import Image
@@ -83,3 +89,203 @@ def write_pet_archive(
 
 def _write(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
     archive.writestr(zipfile.ZipInfo(name, FIXED_TIME), data, compress_type=zipfile.ZIP_DEFLATED)
+
+
+# --- Dacon landmark replicas -------------------------------------------------------------
+
+REGIONS = ("서울시", "부산시", "대구시", "인천시", "광주시", "경기도")
+
+
+@dataclasses.dataclass
+class DaconMetadata:
+    """The content of the Dacon CSVs: class names by id, train (id, landmark_id), test ids."""
+
+    categories: list[str]
+    train: list[tuple[str, int]]
+    test: list[str]
+
+    @classmethod
+    def from_dir(cls, folder: str | pathlib.Path) -> "DaconMetadata":
+        """Reads the real metadata (../shared/dacon_metadata on the project's machines)."""
+        folder = pathlib.Path(folder)
+
+        def rows(name: str) -> list[dict[str, str]]:
+            return list(csv.DictReader(io.StringIO((folder / name).read_text(encoding="utf-8-sig"))))
+
+        categories = [r["landmark_name"] for r in sorted(rows("category.csv"), key=lambda r: int(r["landmark_id"]))]
+        train = [(r["id"], int(r["landmark_id"])) for r in rows("train.csv")]
+        return cls(categories, train, [r["id"] for r in rows("sample_submission.csv")])
+
+    @classmethod
+    def synthetic(cls, num_classes: int = 1049, per_class: tuple[int, int] = (66, 101), num_test: int = 37964, seed: int = 0) -> "DaconMetadata":
+        """Korean-looking names and ids with the real files' awkward characters, no real data needed."""
+        rng = np.random.default_rng(seed)
+        hangul = lambda n: "".join(chr(0xAC00 + int(rng.integers(0, 11172))) for _ in range(n))  # noqa: E731
+        decorations = [
+            lambda: f"({hangul(3)}, {hangul(2)} 포함)",
+            lambda: f"[{hangul(2)}]",
+            lambda: f" {hangul(1)}&{hangul(2)}",
+            lambda: f"·{hangul(2)}",
+            lambda: f" {int(rng.integers(1, 9))}.{int(rng.integers(0, 9))}",
+            lambda: f"-{hangul(2)}",
+        ]
+        names: list[str] = []
+        while len(names) < num_classes:
+            name = hangul(int(rng.integers(2, 5))) + (" " + hangul(int(rng.integers(2, 5))) if rng.random() < 0.5 else "")
+            if rng.random() < 0.15:
+                name += decorations[int(rng.integers(len(decorations)))]()
+            if name not in names:
+                names.append(name)
+        train = [
+            (f"{name.replace(' ', '_')}_{k:03d}", landmark_id)
+            for landmark_id, name in enumerate(names)
+            for k in range(1, int(rng.integers(per_class[0], per_class[1] + 1)) + 1)
+        ]
+        alphabet = np.array(list("abcdefghijklmnopqrstuvwxyz0123456789"))
+        test = sorted({"".join(rng.choice(alphabet, 10)) for _ in range(num_test)})
+        return cls(names, train, test)
+
+    def subset(self, num_classes: int, num_test: int) -> "DaconMetadata":
+        """Keeps every class name (the label space) but the images of only some classes."""
+        step = max(1, len(self.categories) // num_classes)
+        kept = set(range(0, len(self.categories), step)[:num_classes])
+        return DaconMetadata(self.categories, [(i, c) for i, c in self.train if c in kept], self.test[:num_test])
+
+
+def region_of(landmark_id: int) -> str:
+    """A stable stand-in for the city/province folder (the CSVs do not record it)."""
+    return REGIONS[(landmark_id * 7919) % len(REGIONS)]
+
+
+class _RawNameZipInfo(zipfile.ZipInfo):
+    """A member whose name is written as given bytes without the UTF-8 flag (CP949, macOS NFD)."""
+
+    def __init__(self, raw_name: bytes):
+        super().__init__(raw_name.decode("cp437"), FIXED_TIME)
+        self._raw_name = raw_name
+
+    def _encodeFilenameFlags(self):  # noqa: N802  # zipfile's own hook
+        return self._raw_name, self.flag_bits & ~0x800
+
+
+def _tiny_jpegs(count: int, seed: int) -> list[bytes]:
+    stream = photos("dog", seed, max_width=64)
+    return [jpeg_bytes(next(stream), quality=80) for _ in range(count)]
+
+
+def write_dacon_replica(
+    root: str | pathlib.Path,
+    metadata: DaconMetadata,
+    layout: str = "extracted",
+    names: str = "utf-8",
+    csv_encoding: str = "utf-8",
+    missing_images: int = 0,
+    unlisted_images: int = 0,
+    misfiled_images: int = 0,
+    faults: Mapping[str, int] | None = None,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Writes a Dacon-layout replica in `root`; returns what a correct build must contain.
+
+    layout: "extracted" (the tree), "single_zip" (one archive with everything) or
+    "split_zips" (train.zip and test.zip beside the CSVs). names: "utf-8", "nfd" (macOS)
+    or "cp949" (Korean Windows zip, no UTF-8 flag; zips only). csv_encoding: "utf-8",
+    "utf-8-sig" or "cp949". The mismatch counts plant that many faults of each kind.
+    `faults` replaces that many train images with files of those `FAULTS` kinds.
+    Returns {"train": {filename: (id, landmark_id, region)}, "test": {filename: id},
+    "missing": [ids], "unlisted": [filenames], "misfiled": [filenames],
+    "outcomes": {filename: expected outcome}} (filenames NFC, as the dataset stores them).
+    """
+    root = pathlib.Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    pool = _tiny_jpegs(64, seed)
+    pick = lambda: pool[int(rng.integers(len(pool)))]  # noqa: E731
+    files: dict[str, bytes] = {}
+    expected: dict[str, Any] = {"train": {}, "test": {}, "missing": [], "unlisted": [], "misfiled": []}
+
+    train = list(metadata.train)
+    order = rng.permutation(len(train))
+    missing = {train[i][0] for i in order[:missing_images]}
+    misfiled = {train[i][0] for i in order[missing_images : missing_images + misfiled_images]}
+    expected["missing"] = sorted(missing)
+    for image_id, landmark_id in train:
+        if image_id in missing:
+            continue
+        folder_class = landmark_id
+        if image_id in misfiled:
+            folder_class = (landmark_id + 1) % len(metadata.categories)
+        region = region_of(folder_class)
+        filename = f"train/{region}/{metadata.categories[folder_class]}/{image_id}.JPG"
+        files[filename] = pick()
+        if image_id in misfiled:
+            expected["misfiled"].append(filename)
+        else:
+            expected["train"][filename] = (image_id, landmark_id, region)
+    for k in range(unlisted_images):
+        landmark_id = int(rng.integers(len(metadata.categories)))
+        filename = f"train/{region_of(landmark_id)}/{metadata.categories[landmark_id]}/unlisted_{k:03d}.JPG"
+        files[filename] = pick()
+        expected["unlisted"].append(filename)
+    for image_id in metadata.test:
+        filename = f"test/{image_id[0]}/{image_id}.JPG"
+        files[filename] = pick()
+        expected["test"][filename] = image_id
+
+    expected["outcomes"] = {name: "stored" for name in files}
+    fault_photos = photos("cat", seed, max_width=64)
+    planted = iter(sorted(expected["train"]))
+    for fault, count in (faults or {}).items():
+        make, outcome = FAULTS[fault]
+        for _ in range(count):
+            name = next(planted)
+            files[name] = make(next(fault_photos))
+            expected["outcomes"][name] = outcome
+
+    tables = _dacon_tables(metadata, csv_encoding)
+    if layout == "extracted":
+        for name, data in {**tables, **files}.items():
+            path = root / (unicodedata.normalize("NFD", name) if names == "nfd" else name)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+    elif layout == "single_zip":
+        _write_zip(root / "open.zip", {**tables, **files}, names)
+    elif layout == "split_zips":
+        for name, data in tables.items():
+            (root / name).write_bytes(data)
+        _write_zip(root / "train.zip", {n: d for n, d in files.items() if n.startswith("train/")}, names)
+        _write_zip(root / "test.zip", {n: d for n, d in files.items() if n.startswith("test/")}, names)
+    else:
+        raise ValueError(f"unknown layout {layout!r}")
+    return expected
+
+
+def _dacon_tables(metadata: DaconMetadata, encoding: str) -> dict[str, bytes]:
+    def table(header: list[str], rows: list[list[Any]]) -> bytes:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+        return buffer.getvalue().encode(encoding)
+
+    categories = [{"landmark_id": i, "landmark_name": n} for i, n in enumerate(metadata.categories)]
+    return {
+        "train.csv": table(["id", "landmark_id"], [list(row) for row in metadata.train]),
+        "category.csv": table(["landmark_id", "landmark_name"], [[i, n] for i, n in enumerate(metadata.categories)]),
+        "category.json": json.dumps({"categories": categories}).encode(),
+        "sample_submission.csv": table(["id", "landmark_id", "conf"], [[i, 1, 1] for i in metadata.test]),
+    }
+
+
+def _write_zip(path: pathlib.Path, files: dict[str, bytes], names: str) -> None:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            if names == "utf-8":
+                info = zipfile.ZipInfo(name, FIXED_TIME)
+            elif names == "nfd":
+                info = _RawNameZipInfo(unicodedata.normalize("NFD", name).encode("utf-8"))
+            elif names == "cp949":
+                info = _RawNameZipInfo(name.encode("cp949"))
+            else:
+                raise ValueError(f"unknown name encoding {names!r}")
+            archive.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)

@@ -13,7 +13,8 @@ from typing import Any, Mapping
 
 from clean_images.sanitize import REPAIRED, SKIPPED, STORED, Verdict
 
-IGNORED = "ignored"
+IGNORED = "ignored"  # a file that is not an image of the dataset (Thumbs.db, a PDF)
+MISSING = "missing"  # a metadata row (e.g. a train.csv id) with no image file
 OUTCOMES = (STORED, REPAIRED, SKIPPED)
 METADATA_KEY = "build_report"
 
@@ -46,8 +47,8 @@ class SplitReport:
     def to_json(self) -> dict[str, Any]:
         return {
             "image_files": self.image_files,
-            **{o: self.counts[o] for o in (*OUTCOMES, IGNORED)},
-            "reasons": {o: dict(sorted(self.reasons[o].items())) for o in (REPAIRED, SKIPPED, IGNORED)},
+            **{o: self.counts[o] for o in (*OUTCOMES, IGNORED, MISSING)},
+            "reasons": {o: dict(sorted(self.reasons[o].items())) for o in (REPAIRED, SKIPPED, IGNORED, MISSING)},
             "files": sorted(self.files, key=lambda f: f["path"]),
         }
 
@@ -67,13 +68,13 @@ class BuildReport:
 
 def format_table(report: Mapping[str, Any], max_files: int = 10) -> str:
     """Renders a stored report (the JSON form) as the short table `tfds build` prints."""
-    lines = ["Build report", f"{'split':<8}{'images':>9}{'stored':>9}{'repaired':>10}{'skipped':>9}{'ignored':>9}"]
+    lines = ["Build report", f"{'split':<8}{'images':>9}{'stored':>9}{'repaired':>10}{'skipped':>9}{'ignored':>9}{'missing':>9}"]
     for split, r in report.items():
         lines.append(
-            f"{split:<8}{r['image_files']:>9}{r[STORED]:>9}{r[REPAIRED]:>10}{r[SKIPPED]:>9}{r[IGNORED]:>9}"
+            f"{split:<8}{r['image_files']:>9}{r[STORED]:>9}{r[REPAIRED]:>10}{r[SKIPPED]:>9}{r[IGNORED]:>9}{r[MISSING]:>9}"
         )
     for split, r in report.items():
-        for outcome in (REPAIRED, SKIPPED, IGNORED):
+        for outcome in (REPAIRED, SKIPPED, IGNORED, MISSING):
             for reason, count in r["reasons"].get(outcome, {}).items():
                 lines.append(f"  {split} {outcome:<8} {count:>6}  {reason}")
     files = [f for r in report.values() for f in r["files"]]

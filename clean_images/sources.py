@@ -3,12 +3,19 @@
 Both kinds are opened through `epath`, so local paths and `gs://` (any `tf.io.gfile`
 filesystem) work alike. A zip is never extracted and never read whole: each member is
 decompressed on its own when a worker asks for it.
+
+Member names are what people mean, not what the archiver wrote: zip names stored in
+CP949 or UTF-8 without the UTF-8 flag (which `zipfile` shows as cp437 mojibake) are
+decoded properly, and every name is NFC-normalized (macOS writes NFD), so they match
+CSV ids and class names. `read` takes the normalized name.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
+import unicodedata
 import zipfile
 import zlib
 from typing import Protocol
@@ -36,6 +43,39 @@ def is_image_name(name: str) -> bool:
     return name.lower().endswith(IMAGE_SUFFIXES)
 
 
+def is_os_metadata(name: str) -> bool:
+    """macOS resource forks (`__MACOSX/`, `._x.jpg`) and Finder files: never data, even if named .jpg."""
+    parts = name.split("/")
+    return "__MACOSX" in parts or parts[-1].startswith("._") or parts[-1] == ".DS_Store"
+
+
+def normalize_name(name: str) -> str:
+    return unicodedata.normalize("NFC", name)
+
+
+def zip_member_name(info: zipfile.ZipInfo) -> str:
+    """The real name of a zip member, whatever encoding the archiver used."""
+    if info.flag_bits & 0x800:  # the UTF-8 flag: zipfile decoded it correctly
+        return normalize_name(info.filename)
+    raw = info.filename.encode("cp437")  # undo zipfile's cp437 decoding
+    for encoding in ("utf-8", "cp949"):  # macOS without the flag; Korean Windows
+        try:
+            return normalize_name(raw.decode(encoding))
+        except UnicodeDecodeError:
+            pass
+    return normalize_name(info.filename)
+
+
+def decode_text(data: bytes, name: str) -> str:
+    """Decodes a CSV/JSON file saved as UTF-8 (with or without BOM) or CP949 (Korean Excel)."""
+    for encoding in ("utf-8-sig", "cp949"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            pass
+    raise ValueError(f"{name} is neither UTF-8 nor CP949 text. Re-save it as UTF-8 (e.g. from Excel: CSV UTF-8).")
+
+
 class ZipSource:
     """Members of a zip file, read one at a time, from any thread."""
 
@@ -46,7 +86,7 @@ class ZipSource:
         try:
             with self._open() as archive:
                 self._infos = {
-                    info.filename: info for info in archive.infolist() if not info.is_dir()
+                    zip_member_name(info): info for info in archive.infolist() if not info.is_dir()
                 }
         except (zipfile.BadZipFile, OSError, EOFError) as e:
             raise DamagedArchiveError(
@@ -86,15 +126,21 @@ class FolderSource:
         self.description = f"folder {self.root}"
 
     def members(self) -> list[str]:
-        found = []
+        return sorted(self._paths)
+
+    @functools.cached_property
+    def _paths(self) -> dict[str, str]:
+        """Normalized member name -> path on disk, relative to the root."""
+        paths = {}
         for folder, _, files in self.root.walk():
             relative = epath.Path(folder).relative_to(self.root).as_posix()
-            prefix = self.prefix if relative == "." else f"{self.prefix}{relative}/"
-            found.extend(prefix + name for name in files)
-        return sorted(found)
+            on_disk = "" if relative == "." else relative + "/"
+            for name in files:
+                paths[normalize_name(self.prefix + on_disk + name)] = on_disk + name
+        return paths
 
     def read(self, member: str) -> bytes:
-        return (self.root / member.removeprefix(self.prefix)).read_bytes()
+        return (self.root / self._paths[member]).read_bytes()
 
 
 def sha256_of(path: epath.PathLike, chunk_size: int = 1 << 22) -> str:

@@ -75,18 +75,21 @@ class Builder(builder_lib.CleanImageBuilder):
         return sources.ZipSource(builder_lib.download_or_explain(dl_manager, DOWNLOAD_URL, _MANUAL_STEPS))
 
     def _generate_examples(self, source: sources.Source) -> Iterator[tuple[str, dict]]:
-        return self.clean_examples("train", source, self._entries("train", source))
+        return self.clean_examples("train", self._entries("train", source))
 
     def _entries(self, split: str, source: sources.Source) -> Iterator[builder_lib.Entry]:
         for member in source.members():
             match = _MEMBER.match(member)
-            if match is None:
+            if sources.is_os_metadata(member):
+                self.record_ignored(split, member, "macOS/Finder metadata (__MACOSX, ._*, .DS_Store)")
+            elif match is None:
                 self.record_ignored(split, member, "outside PetImages/Cat and PetImages/Dog")
             elif not sources.is_image_name(member):
                 self.record_ignored(split, member, f"not an image file name ({epath.Path(member).suffix or 'no suffix'})")
             else:
                 label = match[1].lower()
                 yield builder_lib.Entry(
+                    source=source,
                     member=member,
                     filename=f"PetImages/{label.capitalize()}/{match[2]}",
                     features={"label": label},
@@ -94,4 +97,4 @@ class Builder(builder_lib.CleanImageBuilder):
 
 
 def _holds_pet_images(members: list[str]) -> bool:
-    return any(_MEMBER.match(m) and sources.is_image_name(m) for m in members)
+    return any(_MEMBER.match(m) and sources.is_image_name(m) and not sources.is_os_metadata(m) for m in members)

@@ -43,6 +43,11 @@ def test_wheel_installs_and_builds_the_sample_anywhere(tmp_path):
         "pet_images/sample/kagglecatsanddogs_sample.zip",
         "checksums/pet_images.tsv",
         "clean_images/sanitize.py",
+        "landmark_images/landmark_images_dataset_builder.py",
+        "landmark_images/README.md",
+        "landmark_images/CITATIONS.bib",
+        "landmark_images/TAGS.txt",
+        "landmark_images/sample/dacon_landmark_sample.zip",
     ):
         assert needed in names, needed
 
@@ -61,3 +66,10 @@ def test_wheel_installs_and_builds_the_sample_anywhere(tmp_path):
     )
     assert "Build report" in result.stdout
     assert _report(data)["image_files"] > 0
+    _run(
+        [TFDS, "build", "landmark_images", "--imports", "landmark_images", "--config", "sample", "--data_dir", str(data)],
+        cwd=elsewhere,
+        env=env,
+    )
+    landmark = json.loads((data / "landmark_images" / "sample" / "1.0.0" / "metadata.json").read_text())
+    assert landmark["build_report"]["test"]["stored"] > 0
