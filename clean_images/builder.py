@@ -33,8 +33,7 @@ _R = TypeVar("_R")
 class Entry:
     """One image file to turn into an example: where it is and what it is labelled."""
 
-    source: Source
-    member: str  # normalized path inside the source
+    ref: sources.MemberRef  # where to read it (picklable, for Beam workers too)
     filename: str  # canonical relative path: the example key and `image/filename`
     features: dict[str, Any]
 
@@ -110,7 +109,7 @@ class CleanImageBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True)
         split_report = self._report[split]
 
         def read_and_sanitize(entry: Entry) -> Verdict:
-            return sanitize(entry.source.read(entry.member))
+            return sanitize(entry.ref.read())
 
         for entry, verdict in ordered_map(read_and_sanitize, entries):
             split_report.record_verdict(entry.filename, verdict)

@@ -245,7 +245,7 @@ def write_dacon_replica(
     tables = _dacon_tables(metadata, csv_encoding)
     if layout == "extracted":
         for name, data in {**tables, **files}.items():
-            path = root / (unicodedata.normalize("NFD", name) if names == "nfd" else name)
+            path = root / (_nfd_path(name) if names == "nfd" else name)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
     elif layout == "single_zip":
@@ -258,6 +258,12 @@ def write_dacon_replica(
     else:
         raise ValueError(f"unknown layout {layout!r}")
     return expected
+
+
+def _nfd_path(name: str) -> str:
+    """NFD per component, except where NFD would pass Linux's 255-byte limit (Hangul triples)."""
+    parts = [unicodedata.normalize("NFD", part) for part in name.split("/")]
+    return "/".join(p if len(p.encode()) <= 255 else unicodedata.normalize("NFC", p) for p in parts)
 
 
 def _dacon_tables(metadata: DaconMetadata, encoding: str) -> dict[str, bytes]:

@@ -12,8 +12,10 @@ CSV ids and class names. `read` takes the normalized name.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
+import os
 import threading
 import unicodedata
 import zipfile
@@ -29,12 +31,49 @@ class DamagedArchiveError(RuntimeError):
     """The archive cannot be read to the end: it was cut short or corrupted."""
 
 
+@dataclasses.dataclass(frozen=True)
+class MemberRef:
+    """A picklable address of one file (a zip member or a file below a folder).
+
+    Beam ships these to workers, which open the archive themselves, so the same read path
+    serves the in-process build and workers on other machines (archive on shared storage).
+    """
+
+    container: str  # the zip file or the folder, local or gs://...
+    name: str  # the raw name: as zipfile lists it, or the relative path on disk
+    in_zip: bool
+
+    def read(self) -> bytes:
+        if not self.in_zip:
+            return (epath.Path(self.container) / self.name).read_bytes()
+        try:
+            return _open_zip(self.container).read(self.name)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError) as e:
+            raise DamagedArchiveError(
+                f"{self.container}: member {self.name!r} cannot be read ({e}). The archive is "
+                "damaged: download it again."
+            ) from e
+
+
+_open_zips = threading.local()
+
+
+def _open_zip(path: str) -> zipfile.ZipFile:
+    """One open handle per thread and archive, so readers never wait on each other's seeks."""
+    cache = _open_zips.__dict__.setdefault("by_path", {})
+    if path not in cache:
+        cache[path] = zipfile.ZipFile(epath.Path(path).open("rb"))
+    return cache[path]
+
+
 class Source(Protocol):
-    """A read-only set of files addressed by '/'-separated relative paths."""
+    """A read-only set of files addressed by normalized '/'-separated relative paths."""
 
     description: str
 
     def members(self) -> list[str]: ...
+
+    def ref(self, member: str) -> MemberRef: ...
 
     def read(self, member: str) -> bytes: ...
 
@@ -77,44 +116,29 @@ def decode_text(data: bytes, name: str) -> str:
 
 
 class ZipSource:
-    """Members of a zip file, read one at a time, from any thread."""
+    """Members of a zip file, read one at a time, from any thread or process."""
 
     def __init__(self, path: epath.PathLike):
         self.path = epath.Path(path)
         self.description = f"zip archive {self.path}"
-        self._local = threading.local()
         try:
-            with self._open() as archive:
-                self._infos = {
-                    zip_member_name(info): info for info in archive.infolist() if not info.is_dir()
-                }
+            with zipfile.ZipFile(self.path.open("rb")) as archive:
+                infos = [info for info in archive.infolist() if not info.is_dir()]
         except (zipfile.BadZipFile, OSError, EOFError) as e:
             raise DamagedArchiveError(
                 f"{self.path} is not a readable zip archive ({e}). It is probably cut short "
                 "or damaged: download it again."
             ) from e
-
-    def _open(self) -> zipfile.ZipFile:
-        return zipfile.ZipFile(self.path.open("rb"))
-
-    def _archive(self) -> zipfile.ZipFile:
-        """One open handle per thread, so workers never wait on each other's seeks."""
-        archive = getattr(self._local, "archive", None)
-        if archive is None:
-            archive = self._local.archive = self._open()
-        return archive
+        self._raw_names = {zip_member_name(info): info.filename for info in infos}
 
     def members(self) -> list[str]:
-        return sorted(self._infos)
+        return sorted(self._raw_names)
+
+    def ref(self, member: str) -> MemberRef:
+        return MemberRef(os.fspath(self.path), self._raw_names[member], in_zip=True)
 
     def read(self, member: str) -> bytes:
-        try:
-            return self._archive().read(self._infos[member])
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as e:
-            raise DamagedArchiveError(
-                f"{self.path}: member {member!r} cannot be read ({e}). The archive is "
-                "damaged: download it again."
-            ) from e
+        return self.ref(member).read()
 
 
 class FolderSource:
@@ -139,8 +163,11 @@ class FolderSource:
                 paths[normalize_name(self.prefix + on_disk + name)] = on_disk + name
         return paths
 
+    def ref(self, member: str) -> MemberRef:
+        return MemberRef(os.fspath(self.root), self._paths[member], in_zip=False)
+
     def read(self, member: str) -> bytes:
-        return (self.root / self._paths[member]).read_bytes()
+        return self.ref(member).read()
 
 
 def sha256_of(path: epath.PathLike, chunk_size: int = 1 << 22) -> str:

@@ -311,11 +311,11 @@ def _plan(files: list[_File], tables: _Tables) -> _Plan:
                 plan.mismatches["folder disagrees with landmark_id"].append(("train", f.shown, detail))
                 continue
             features = {"label": label, "region": region, "id": image_id}
-            plan.entries["train"].append(builder_lib.Entry(f.source, f.member, filename, features))
+            plan.entries["train"].append(builder_lib.Entry(f.source.ref(f.member), filename, features))
         elif image_id in test_ids:
             filename = f"test/{parts[-2] if len(parts) >= 2 else image_id[:1]}/{parts[-1]}"
             features = {"label": -1, "region": "", "id": image_id}
-            plan.entries["test"].append(builder_lib.Entry(f.source, f.member, filename, features))
+            plan.entries["test"].append(builder_lib.Entry(f.source.ref(f.member), filename, features))
         else:
             table = "sample_submission.csv" if split == "test" else "train.csv"
             plan.mismatches[f"image without {table} row"].append((split, f.shown, ""))

@@ -89,8 +89,7 @@ class Builder(builder_lib.CleanImageBuilder):
             else:
                 label = match[1].lower()
                 yield builder_lib.Entry(
-                    source=source,
-                    member=member,
+                    ref=source.ref(member),
                     filename=f"PetImages/{label.capitalize()}/{match[2]}",
                     features={"label": label},
                 )
