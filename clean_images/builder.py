@@ -8,7 +8,6 @@ order stable, records every outcome, and stores the report in the dataset metada
 from __future__ import annotations
 
 import collections
-import dataclasses
 import os
 import zipfile
 from concurrent import futures
@@ -20,22 +19,15 @@ from absl import logging
 from etils import epath
 
 import checksums
+from clean_images import beam_generation
 from clean_images import report as report_lib
-from clean_images.sanitize import Verdict, sanitize
 from clean_images import sources
+from clean_images.entries import Entry, example_of
+from clean_images.sanitize import sanitize
 from clean_images.sources import Source
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
-
-
-@dataclasses.dataclass(frozen=True)
-class Entry:
-    """One image file to turn into an example: where it is and what it is labelled."""
-
-    ref: sources.MemberRef  # where to read it (picklable, for Beam workers too)
-    filename: str  # canonical relative path: the example key and `image/filename`
-    features: dict[str, Any]
 
 
 def worker_count() -> int:
@@ -94,6 +86,10 @@ class CleanImageBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True)
     def _download_and_prepare(self, dl_manager, download_config) -> None:  # pytype: disable=signature-mismatch
         self._report = report_lib.BuildReport()
         self._given_manual_dir = download_config.manual_dir
+        self._use_beam = bool(download_config.beam_options or download_config.beam_runner)
+        self._beam_splits: list[str] = []
+        if self._use_beam:
+            download_config = beam_generation.with_local_runner(download_config)
         super()._download_and_prepare(dl_manager, download_config)
         build_report = self._report.to_json()
         report_lib.check_invariant(build_report)
@@ -104,25 +100,30 @@ class CleanImageBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True)
         """Counts a file that is not an image of the dataset (Thumbs.db, a licence PDF)."""
         self._report[split].record(member, report_lib.IGNORED, reason)
 
-    def clean_examples(self, split: str, entries: Iterable[Entry]) -> Iterator[tuple[str, dict[str, Any]]]:
-        """Sanitizes entries on all cores and yields (key, example) for those kept."""
+    def clean_examples(self, split: str, entries: Iterable[Entry]) -> Iterable[tuple[str, dict[str, Any]]]:
+        """(key, example) for the entries kept: in process on every core, or as a Beam PTransform."""
+        if self._use_beam:
+            self._beam_splits.append(split)
+            return beam_generation.CleanExamples(split, list(entries), self._beam_report_prefix(split))
+        return self._clean_examples_in_process(split, entries)
+
+    def _clean_examples_in_process(self, split: str, entries: Iterable[Entry]) -> Iterator[tuple[str, dict[str, Any]]]:
         split_report = self._report[split]
-
-        def read_and_sanitize(entry: Entry) -> Verdict:
-            return sanitize(entry.ref.read())
-
-        for entry, verdict in ordered_map(read_and_sanitize, entries):
+        for entry, verdict in ordered_map(lambda entry: sanitize(entry.ref.read()), entries):
             split_report.record_verdict(entry.filename, verdict)
-            if verdict.jpeg is None:
-                continue
-            yield entry.filename, {
-                "image": verdict.jpeg,
-                **entry.features,
-                "image/filename": entry.filename,
-                "image/height": verdict.height,
-                "image/width": verdict.width,
-                "image/repair": verdict.reason if verdict.outcome == report_lib.REPAIRED else "",
-            }
+            if verdict.jpeg is not None:
+                yield entry.filename, example_of(entry, verdict)
+
+    def _beam_report_prefix(self, split: str) -> str:
+        """Workers' report records go inside the dataset's temporary directory, then are removed."""
+        return os.fspath(epath.Path(self.data_dir) / f"build-report-{split}")
+
+    def _process_pipeline_result(self, pipeline_result) -> None:
+        """After the Beam pipeline: fold every worker's records into the build report."""
+        super()._process_pipeline_result(pipeline_result)
+        for split in self._beam_splits:
+            for record in beam_generation.pop_report_records(self._beam_report_prefix(split)):
+                self._report[split].record(**record)
 
 
 class ManualDirError(ValueError):

@@ -17,6 +17,7 @@ from etils import epath
 from clean_images import builder as builder_lib
 from clean_images import report as report_lib
 from clean_images import sources
+from clean_images.entries import Entry
 from clean_images.sanitize import SKIPPED
 
 SAMPLE_ARCHIVE = "sample/dacon_landmark_sample.zip"
@@ -87,7 +88,7 @@ class _Tables:
 class _Plan:
     """What the build will do with every file and row, decided before anything is written."""
 
-    entries: dict[str, list[builder_lib.Entry]] = dataclasses.field(
+    entries: dict[str, list[Entry]] = dataclasses.field(
         default_factory=lambda: {"train": [], "test": []}
     )
     mismatches: dict[str, list[tuple[str, str, str]]] = dataclasses.field(
@@ -144,7 +145,7 @@ class Builder(builder_lib.CleanImageBuilder):
             self.record_ignored(split, path, reason)
         return {split: self._generate_examples(split, entries) for split, entries in plan.entries.items()}
 
-    def _generate_examples(self, split: str, entries: Iterable[builder_lib.Entry]) -> Iterator[tuple[str, dict]]:
+    def _generate_examples(self, split: str, entries: Iterable[Entry]) -> Iterator[tuple[str, dict]]:
         return self.clean_examples(split, entries)
 
     def _find_files(self, dl_manager: tfds.download.DownloadManager) -> list[_File]:
@@ -311,11 +312,11 @@ def _plan(files: list[_File], tables: _Tables) -> _Plan:
                 plan.mismatches["folder disagrees with landmark_id"].append(("train", f.shown, detail))
                 continue
             features = {"label": label, "region": region, "id": image_id}
-            plan.entries["train"].append(builder_lib.Entry(f.source.ref(f.member), filename, features))
+            plan.entries["train"].append(Entry(f.source.ref(f.member), filename, features))
         elif image_id in test_ids:
             filename = f"test/{parts[-2] if len(parts) >= 2 else image_id[:1]}/{parts[-1]}"
             features = {"label": -1, "region": "", "id": image_id}
-            plan.entries["test"].append(builder_lib.Entry(f.source.ref(f.member), filename, features))
+            plan.entries["test"].append(Entry(f.source.ref(f.member), filename, features))
         else:
             table = "sample_submission.csv" if split == "test" else "train.csv"
             plan.mismatches[f"image without {table} row"].append((split, f.shown, ""))

@@ -10,6 +10,7 @@ from etils import epath
 
 from clean_images import builder as builder_lib
 from clean_images import sources
+from clean_images.entries import Entry
 
 _BASE_URL = "https://download.microsoft.com/download/3/E/1/3E1C3F21-ECDB-4869-8368-6DEBA77B919F/"
 DOWNLOAD_URL = _BASE_URL + "kagglecatsanddogs_5340.zip"
@@ -77,7 +78,7 @@ class Builder(builder_lib.CleanImageBuilder):
     def _generate_examples(self, source: sources.Source) -> Iterator[tuple[str, dict]]:
         return self.clean_examples("train", self._entries("train", source))
 
-    def _entries(self, split: str, source: sources.Source) -> Iterator[builder_lib.Entry]:
+    def _entries(self, split: str, source: sources.Source) -> Iterator[Entry]:
         for member in source.members():
             match = _MEMBER.match(member)
             if sources.is_os_metadata(member):
@@ -88,7 +89,7 @@ class Builder(builder_lib.CleanImageBuilder):
                 self.record_ignored(split, member, f"not an image file name ({epath.Path(member).suffix or 'no suffix'})")
             else:
                 label = match[1].lower()
-                yield builder_lib.Entry(
+                yield Entry(
                     ref=source.ref(member),
                     filename=f"PetImages/{label.capitalize()}/{match[2]}",
                     features={"label": label},

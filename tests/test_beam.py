@@ -1,0 +1,75 @@
+"""Beam builds (DirectRunner, 2 worker processes) against in-process builds of the same inputs."""
+
+from __future__ import annotations
+
+import pytest
+import tensorflow_datasets as tfds
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from clean_images import report as report_lib
+from clean_images.replica import DaconMetadata, write_dacon_replica, write_pet_archive
+from landmark_images import landmark_images_dataset_builder as landmark
+from pet_images import pet_images_dataset_builder as pet
+from tests.helpers import stored_examples
+
+BEAM_FLAGS = ["--runner=DirectRunner", "--direct_num_workers=2", "--direct_running_mode=multi_processing"]
+
+
+def _build_both_ways(builder_cls, tmp_path, config: str, manual_dir=None, **kwargs):
+    builders = {}
+    for way, beam_options in (("local", None), ("beam", PipelineOptions(BEAM_FLAGS))):
+        builder = builder_cls(config=config, data_dir=str(tmp_path / way), **kwargs)
+        builder.download_and_prepare(
+            download_config=tfds.download.DownloadConfig(
+                manual_dir=str(manual_dir) if manual_dir else None, beam_options=beam_options
+            )
+        )
+        builders[way] = builder
+    return builders["local"], builders["beam"]
+
+
+def _assert_identical(local, beam, splits):
+    assert beam._beam_splits == splits and not local._beam_splits  # pylint: disable=protected-access
+    for split in splits:
+        local_examples, beam_examples = stored_examples(local, split), stored_examples(beam, split)
+        assert local_examples.keys() == beam_examples.keys()
+        for name, example in local_examples.items():
+            other = beam_examples[name]
+            assert example.keys() == other.keys()
+            for feature, value in example.items():
+                assert value == other[feature], (name, feature)
+    assert local.info.metadata[report_lib.METADATA_KEY] == beam.info.metadata[report_lib.METADATA_KEY]
+    assert [str(s) for s in local.info.splits.values()] == [str(s) for s in beam.info.splits.values()]
+    assert not list(beam.data_path.glob("build-report*")), "worker report records must not stay in the dataset"
+
+
+@pytest.mark.parametrize("builder_cls, splits", [(pet.Builder, ["train"]), (landmark.Builder, ["train", "test"])])
+def test_samples_are_identical_on_beam(builder_cls, splits, tmp_path):
+    local, beam = _build_both_ways(builder_cls, tmp_path, "sample")
+    _assert_identical(local, beam, splits)
+
+
+def test_medium_pet_archive_is_identical_on_beam(tmp_path):
+    manual = tmp_path / "manual"
+    manual.mkdir()
+    write_pet_archive(str(manual / "pets.zip"), images_per_class=150,
+                      faults={"png_as_jpg": 3, "cmyk_jpeg": 2, "truncated_jpeg": 3, "extraneous_bytes": 2, "empty": 1},
+                      seed=77, max_width=200)
+    local, beam = _build_both_ways(pet.Builder, tmp_path, "full", manual)
+    _assert_identical(local, beam, ["train"])
+
+
+def test_medium_landmark_replica_with_skipped_mismatches_is_identical_on_beam(tmp_path):
+    metadata = DaconMetadata.synthetic(seed=21).subset(6, 60)
+    write_dacon_replica(tmp_path / "manual", metadata, "split_zips", "cp949", "cp949",
+                        unlisted_images=2, faults={"gif_as_jpg": 2, "truncated_jpeg": 1}, seed=21)
+    local, beam = _build_both_ways(landmark.Builder, tmp_path, "full", tmp_path / "manual", skip_mismatches=True)
+    _assert_identical(local, beam, ["train", "test"])
+
+
+def test_direct_runner_does_not_try_to_download_prism(tmp_path, caplog):
+    caplog.set_level("INFO")
+    builder = pet.Builder(config="sample", data_dir=str(tmp_path))
+    builder.download_and_prepare(download_config=tfds.download.DownloadConfig(beam_options=PipelineOptions(BEAM_FLAGS)))
+    assert builder._beam_splits == ["train"]  # pylint: disable=protected-access
+    assert not [r.getMessage() for r in caplog.records if "prism" in r.getMessage().lower()]
