@@ -74,6 +74,23 @@ def truncated_progressive_jpeg(image: Image.Image) -> bytes:
     return data[: scans[len(scans) // 2]]
 
 
+def missing_eoi_progressive_jpeg(image: Image.Image) -> bytes:
+    """All scans of a progressive JPEG present, only the end marker lost: every pixel is real."""
+    return jpeg_bytes(image, progressive=True)[:-2]
+
+
+def truncated_grayscale_jpeg(image: Image.Image) -> bytes:
+    """Damage in a non-RGB JPEG must be caught before any colour conversion."""
+    data = jpeg_bytes(image.convert("L"))
+    return data[: len(data) * 3 // 5]
+
+
+def cmyk_with_extraneous_bytes(image: Image.Image) -> bytes:
+    data = jpeg_bytes(image.convert("CMYK"))
+    eoi = data.rfind(b"\xff\xd9")
+    return data[:eoi] + bytes(range(1, 33)) + data[eoi:]
+
+
 def truncated_png(image: Image.Image) -> bytes:
     data = _saved_as("PNG")(image)
     return data[: len(data) // 2]
@@ -97,10 +114,14 @@ FAULTS: dict[str, tuple[Callable[[Image.Image], bytes], str]] = {
     "grayscale_jpeg": (lambda im: jpeg_bytes(im.convert("L")), REPAIRED),
     "extraneous_bytes": (extraneous_bytes_jpeg, REPAIRED),
     "missing_eoi": (missing_eoi_jpeg, REPAIRED),
+    "missing_eoi_progressive": (missing_eoi_progressive_jpeg, REPAIRED),
+    "cmyk_with_extraneous_bytes": (cmyk_with_extraneous_bytes, REPAIRED),
+    "ppm_as_jpg": (_saved_as("PPM"), REPAIRED),
     "jfif_revision_zero": (jfif_revision_zero, REPAIRED),
     "empty": (lambda _: b"", SKIPPED),
     "truncated_jpeg": (truncated_jpeg, SKIPPED),
     "truncated_progressive_jpeg": (truncated_progressive_jpeg, SKIPPED),
+    "truncated_grayscale_jpeg": (truncated_grayscale_jpeg, SKIPPED),
     "truncated_png": (truncated_png, SKIPPED),
     "not_an_image": (lambda _: b"<html><body>404 Not Found</body></html>\n", SKIPPED),
 }

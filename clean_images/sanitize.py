@@ -3,7 +3,8 @@
 Every image that leaves this module is a baseline/progressive RGB (YCbCr) JPEG that
 libjpeg-turbo decodes without a single warning, so `tf.io.decode_jpeg(..., channels=3)`
 returns (h, w, 3) and prints nothing. Clean JPEGs keep their exact bytes; everything
-else is repaired once (losslessly where the fault allows) or skipped with a reason.
+else is repaired once (without touching pixels where the fault allows) or skipped with
+a reason. Damaged pixel data is skipped, never re-encoded into a "clean" lie.
 
 Validation decodes the full entropy-coded data (that is where truncation and corruption
 show) but at 1/8 DCT scale, which skips most of the inverse DCT and colour conversion:
@@ -16,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import re
-import warnings
+from typing import Iterator
 
 import numpy as np
 import simplejpeg
@@ -28,9 +29,6 @@ SKIPPED = "skipped"
 
 REPAIR_QUALITY = 95
 
-# Pillow refuses images above this many pixels (its decompression-bomb guard, x2).
-Image.MAX_IMAGE_PIXELS = 89_478_485
-
 _MAGIC = (
     (b"\xff\xd8\xff", "JPEG"),
     (b"\x89PNG\r\n\x1a\n", "PNG"),
@@ -39,11 +37,17 @@ _MAGIC = (
     (b"BM", "BMP"),
     (b"II*\x00", "TIFF"),
     (b"MM\x00*", "TIFF"),
+    (b"\x00\x00\x01\x00", "ICO"),
+    (b"8BPS", "PSD"),
+    (b"\x00\x00\x00\x0cjP  \r\n\x87\n", "JPEG2000"),
+    (b"\xffO\xffQ", "JPEG2000"),
+    *((b"P" + bytes([digit]), "PNM") for digit in b"123456"),
 )
 _EXTRANEOUS = re.compile(r"(\d+) extraneous bytes before marker 0x([0-9a-f]{2})")
 _TRUNCATED = ("premature end",)
-_SEQUENTIAL_FRAMES = (0xC0, 0xC1)  # baseline and extended sequential Huffman
-_CORRUPT_DATA = ("bad huffman", "found marker", "huffman", "corrupt jpeg data")
+_CORRUPT_DATA = ("huffman", "found marker", "corrupt jpeg data")
+# How each JPEG colour space is decoded for validation (YCCK through libjpeg's CMYK).
+_DECODE_AS = {"YCbCr": "RGB", "RGB": "RGB", "Gray": "GRAY", "CMYK": "CMYK", "YCCK": "CMYK"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,7 +63,11 @@ class Verdict:
 
 
 def sniff_format(data: bytes) -> str | None:
-    """Returns the real container format from magic bytes, whatever the file is named."""
+    """Returns the real container format from magic bytes, whatever the file is named.
+
+    Only formats with a signature: guessing (Pillow's TGA reader accepts almost anything)
+    would turn a text file into an image of noise.
+    """
     for magic, name in _MAGIC:
         if data.startswith(magic):
             return name
@@ -85,80 +93,81 @@ def sanitize(data: bytes) -> Verdict:
 
 def _sanitize_jpeg(data: bytes) -> Verdict:
     try:
-        height, width, colorspace, _ = simplejpeg.decode_jpeg_header(data)
+        height, width, colorspace, _ = simplejpeg.decode_jpeg_header(data, strict=False)
     except ValueError as e:
-        return _classify_jpeg_error(data, str(e))
-    if colorspace not in ("YCbCr", "RGB"):
-        label = {"Gray": "grayscale"}.get(colorspace, colorspace)
-        return _convert(data, f"{label} JPEG converted to RGB")
-    message = _jpeg_warning(data)
-    if message is None:
-        return Verdict(STORED, jpeg=data, height=height, width=width)
-    return _classify_jpeg_error(data, message)
+        return _answer_header_error(data, str(e))
+    if height * width > (Image.MAX_IMAGE_PIXELS or float("inf")):
+        return Verdict(SKIPPED, "decompression bomb", f"{width}x{height} pixels claimed")
+    decode_as = _DECODE_AS.get(colorspace)
+    if decode_as is None:
+        return _convert(data, f"{colorspace} JPEG converted to RGB")
+    message = _jpeg_warning(data, decode_as)
+    repair = ""
+    if message is not None:  # every colour space is checked: a corrupt CMYK file is still corrupt
+        answer = _answer_warning(data, message, decode_as)
+        if isinstance(answer, Verdict):
+            return answer
+        data, repair = answer
+    if decode_as != "RGB":
+        conversion = f"{'grayscale' if decode_as == 'GRAY' else colorspace} JPEG converted to RGB"
+        return _convert(data, ", ".join(filter(None, [repair, conversion])), message or "")
+    if repair:
+        return Verdict(REPAIRED, repair, message or "", data, height, width)
+    return Verdict(STORED, jpeg=data, height=height, width=width)
 
 
-def _jpeg_warning(data: bytes) -> str | None:
+def _jpeg_warning(data: bytes, decode_as: str = "RGB") -> str | None:
     """Returns libjpeg's first warning or error for `data`, or None if it decodes cleanly."""
     try:
-        simplejpeg.decode_jpeg(data, min_height=1, min_width=1, min_factor=8, strict=True)
+        simplejpeg.decode_jpeg(data, colorspace=decode_as, min_height=1, min_width=1, min_factor=8, strict=True)
     except ValueError as e:
         return str(e)
     return None
 
 
-def _classify_jpeg_error(data: bytes, message: str) -> Verdict:
+def _answer_header_error(data: bytes, message: str) -> Verdict:
+    """The header itself cannot be read: cut inside the header, or a JPEG flavour libjpeg lacks."""
+    if any(t in message.lower() for t in _TRUNCATED):
+        return Verdict(SKIPPED, "truncated JPEG", message)
+    return _convert(data, "unusual JPEG re-encoded", message)
+
+
+def _answer_warning(data: bytes, message: str, decode_as: str) -> tuple[bytes, str] | Verdict:
+    """For a JPEG libjpeg warns about: (fixed bytes, repair) when a fix leaves pixels alone, else a verdict.
+
+    The fixes change no pixel of what libjpeg decodes from the original file: they add a
+    lost end marker after complete scans, correct a header field, or cut bytes the decoder
+    skipped. Damage to the entropy-coded data itself is skipped.
+    """
     lowered = message.lower()
     if any(t in lowered for t in _TRUNCATED):
-        if _frame_type(data) in _SEQUENTIAL_FRAMES:
-            # All scan data present, only the end-of-image marker lost: every pixel is real.
-            # (Not for progressive JPEGs, where a cut between scans still decodes, blurred.)
-            completed = data + b"\xff\xd9"
-            if _jpeg_warning(completed) is None:
-                return _lossless(completed, "missing end-of-image marker added (lossless)", message)
+        completed = data + b"\xff\xd9"
+        if _scans_complete(data) and _jpeg_warning(completed, decode_as) is None:
+            return completed, "missing end-of-image marker added"
         return Verdict(SKIPPED, "truncated JPEG", message)
     if "jfif revision" in lowered and data[6:11] == b"JFIF\x00":
         fixed = data[:11] + b"\x01\x01" + data[13:]  # header only: pixels cannot change
-        if _jpeg_warning(fixed) is None:
-            return _lossless(fixed, "JFIF version fixed (lossless)", message)
+        if _jpeg_warning(fixed, decode_as) is None:
+            return fixed, "JFIF version fixed"
     extraneous = _EXTRANEOUS.search(message)
     if extraneous:
-        fixed = _drop_extraneous_bytes(data, int(extraneous[1]), int(extraneous[2], 16))
+        fixed = _drop_extraneous_bytes(data, int(extraneous[1]), int(extraneous[2], 16), decode_as)
         if fixed is not None:
-            return _lossless(fixed, "extraneous bytes removed (lossless)", message)
-        return _convert(data, "corrupt JPEG data re-encoded", message)
+            return fixed, "extraneous bytes removed"
+        return Verdict(SKIPPED, "corrupt JPEG data", message)
     if any(t in lowered for t in _CORRUPT_DATA):
         return Verdict(SKIPPED, "corrupt JPEG data", message)
-    if "not a jpeg" in lowered or "unsupported" in lowered or "invalid" in lowered:
-        return _convert(data, "unusual JPEG re-encoded", message)
     return _convert(data, "JPEG with decoder warnings re-encoded", message)
 
 
-def _lossless(fixed: bytes, reason: str, message: str) -> Verdict:
-    height, width, *_ = simplejpeg.decode_jpeg_header(fixed)
-    return Verdict(REPAIRED, reason, message, fixed, height, width)
-
-
-def _frame_type(data: bytes) -> int | None:
-    """The SOFn marker of a JPEG (0xC0 baseline, 0xC2 progressive...), from its segment chain."""
-    position = 2
-    while position + 4 <= len(data) and data[position] == 0xFF:
-        marker = data[position + 1]
-        if marker == 0xFF:  # fill byte
-            position += 1
-            continue
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            return marker
-        position += 2 + int.from_bytes(data[position + 2 : position + 4], "big")
-    return None
-
-
-def _drop_extraneous_bytes(data: bytes, count: int, marker: int) -> bytes | None:
-    """Deletes the junk libjpeg skipped before `marker`, if that leaves identical pixels.
+def _drop_extraneous_bytes(data: bytes, count: int, marker: int, decode_as: str) -> bytes | None:
+    """Deletes the bytes libjpeg skipped before `marker`, if that leaves the decoded pixels unchanged.
 
     The entropy decoder may read a junk byte or two ahead, so the reported count can be
-    short of the real one: candidates are checked by a strict decode and a pixel compare.
+    short of the real one: candidates are checked by a strict decode and a pixel compare
+    with libjpeg's decode of the original file.
     """
-    reference = simplejpeg.decode_jpeg(data, strict=False)
+    reference = simplejpeg.decode_jpeg(data, colorspace=decode_as, strict=False)
     needle = bytes((0xFF, marker))
     scan_start = data.rfind(b"\xff\xda")
     position = len(data)
@@ -166,28 +175,70 @@ def _drop_extraneous_bytes(data: bytes, count: int, marker: int) -> bytes | None
         position = data.rfind(needle, scan_start + 2, position)
         if position < 0:
             return None
-        for extra in range(0, 8):
+        for extra in range(8):
             cut = position - count - extra
             if cut <= scan_start:
                 break
             candidate = data[:cut] + data[position:]
-            if _jpeg_warning(candidate) is None and np.array_equal(
-                simplejpeg.decode_jpeg(candidate), reference
+            if _jpeg_warning(candidate, decode_as) is None and np.array_equal(
+                simplejpeg.decode_jpeg(candidate, colorspace=decode_as), reference
             ):
                 return candidate
     return None
 
 
+def _segments(data: bytes) -> Iterator[tuple[int, bytes]]:
+    """(marker, payload) of the header segments, then of every scan header (SOS) in the file."""
+    position = 2
+    while position + 4 <= len(data) and data[position] == 0xFF:
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill byte
+            position += 1
+            continue
+        length = int.from_bytes(data[position + 2 : position + 4], "big")
+        yield marker, data[position + 4 : position + 2 + length]
+        if marker == 0xDA:
+            break
+        position += 2 + length
+    sos = data.find(b"\xff\xda", position + 2)
+    while sos >= 0:  # later scans; byte stuffing keeps FF DA out of entropy-coded data
+        length = int.from_bytes(data[sos + 2 : sos + 4], "big")
+        yield 0xDA, data[sos + 4 : sos + 2 + length]
+        sos = data.find(b"\xff\xda", sos + 2)
+
+
+def _scans_complete(data: bytes) -> bool:
+    """Whether the scans present bring every coefficient of every component to full precision.
+
+    A progressive JPEG cut between two scans decodes without a warning once an end marker
+    is added, but blurred: that must stay a truncated file, not a repaired one.
+    """
+    components: list[int] = []
+    exact: dict[int, set[int]] = {}
+    for marker, payload in _segments(data):
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC) and len(payload) >= 6:
+            components = [payload[6 + 3 * i] for i in range(payload[5]) if 6 + 3 * i < len(payload)]
+        elif marker == 0xDA and payload:
+            count = payload[0]
+            if len(payload) < 4 + 2 * count:
+                return False
+            start, end, approximation = payload[1 + 2 * count : 4 + 2 * count]
+            if approximation & 0x0F == 0:  # Al = 0: these coefficients are now exact
+                for i in range(count):
+                    exact.setdefault(payload[1 + 2 * i], set()).update(range(start, end + 1))
+    return bool(components) and all(exact.get(c, set()) >= set(range(64)) for c in components)
+
+
 def _convert(data: bytes, reason: str, detail: str = "") -> Verdict:
     """Decodes any Pillow-readable image fully and re-encodes it as an RGB JPEG."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
-                image.seek(0)  # first frame of an animated GIF/WebP/TIFF
-                image.load()
-                rgb = _to_rgb(image)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        with Image.open(io.BytesIO(data)) as image:  # lazy: only the header is read here
+            if image.width * image.height > (Image.MAX_IMAGE_PIXELS or float("inf")):
+                return Verdict(SKIPPED, "decompression bomb", f"{image.width}x{image.height} pixels claimed")
+            image.seek(0)  # first frame of an animated GIF/WebP/TIFF
+            image.load()
+            rgb = _to_rgb(image)
+    except Image.DecompressionBombError as e:
         return Verdict(SKIPPED, "decompression bomb", _one_line(e))
     except (OSError, SyntaxError, ValueError, EOFError) as e:
         text = _one_line(e)
@@ -195,8 +246,7 @@ def _convert(data: bytes, reason: str, detail: str = "") -> Verdict:
         return Verdict(SKIPPED, f"{kind} {_format_of(data)}", text)
     buffer = io.BytesIO()
     rgb.save(buffer, "JPEG", quality=REPAIR_QUALITY, subsampling=0)
-    jpeg = buffer.getvalue()
-    return Verdict(REPAIRED, reason, detail, jpeg, rgb.height, rgb.width)
+    return Verdict(REPAIRED, reason, detail, buffer.getvalue(), rgb.height, rgb.width)
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:

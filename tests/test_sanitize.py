@@ -49,14 +49,51 @@ def test_the_raw_faults_really_are_faults(photo, capfd):
     assert simplejpeg.decode_jpeg_header(cmyk)[2] == "CMYK"
 
 
-@pytest.mark.parametrize("fault", ["extraneous_bytes", "missing_eoi", "jfif_revision_zero"])
-def test_lossless_repairs_keep_every_pixel(fault, photo):
+@pytest.mark.parametrize(
+    "fault, reason",
+    [
+        ("extraneous_bytes", "extraneous bytes removed"),
+        ("missing_eoi", "missing end-of-image marker added"),
+        ("jfif_revision_zero", "JFIF version fixed"),
+    ],
+)
+def test_repairs_in_place_keep_every_pixel(fault, reason, photo):
     data = faults.FAULTS[fault][0](photo)
     verdict = sanitize.sanitize(data)
-    assert verdict.reason.endswith("(lossless)") and verdict.detail
+    assert verdict.reason == reason and verdict.detail
     original = faults.jpeg_bytes(photo)  # each of these faults was made from this clean file
     np.testing.assert_array_equal(simplejpeg.decode_jpeg(verdict.jpeg), simplejpeg.decode_jpeg(original))
     assert abs(len(verdict.jpeg) - len(original)) <= 8
+
+
+def test_progressive_jpeg_missing_only_its_end_marker_keeps_every_pixel(photo):
+    original = faults.jpeg_bytes(photo, progressive=True)
+    verdict = sanitize.sanitize(original[:-2])
+    assert verdict.reason == "missing end-of-image marker added"
+    assert verdict.jpeg == original
+
+
+def test_non_rgb_jpegs_are_checked_before_conversion(photo):
+    assert sanitize.sanitize(faults.truncated_grayscale_jpeg(photo)).reason == "truncated JPEG"
+    verdict = sanitize.sanitize(faults.cmyk_with_extraneous_bytes(photo))
+    assert verdict.reason == "extraneous bytes removed, CMYK JPEG converted to RGB"
+
+
+def test_damaged_scan_data_is_skipped_not_reencoded(photo):
+    data = bytearray(faults.jpeg_bytes(photo))
+    data[len(data) // 2 : len(data) // 2 + 64] = bytes(range(64))  # garbage inside the scan
+    verdict = sanitize.sanitize(bytes(data))
+    assert verdict.outcome in (SKIPPED, STORED), verdict  # STORED only if libjpeg sees nothing wrong
+    if verdict.outcome == SKIPPED:
+        assert verdict.reason in ("corrupt JPEG data", "truncated JPEG")
+
+
+def test_huge_claimed_dimensions_are_skipped_before_decoding():
+    header = faults.jpeg_bytes(Image.new("RGB", (8, 8)))
+    sof = header.find(b"\xff\xc0")
+    bomb = header[: sof + 5] + (60000).to_bytes(2, "big") + (60000).to_bytes(2, "big") + header[sof + 9 :]
+    verdict = sanitize.sanitize(bomb)
+    assert (verdict.outcome, verdict.reason) == (SKIPPED, "decompression bomb")
 
 
 def test_transparent_png_is_flattened_on_white(photo):
