@@ -88,24 +88,50 @@ class CleanImageBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True)
         self._given_manual_dir = download_config.manual_dir
         self._use_beam = bool(download_config.beam_options or download_config.beam_runner)
         self._beam_splits: list[str] = []
+        self._entries_seen: collections.Counter = collections.Counter()
         if self._use_beam:
             download_config = beam_generation.with_local_runner(download_config)
         super()._download_and_prepare(dl_manager, download_config)
+        if download_config.max_examples_per_split is None:  # a capped build stops mid-stream
+            self._check_accounting()
         build_report = self._report.to_json()
-        report_lib.check_invariant(build_report)
         self.info.metadata[report_lib.METADATA_KEY] = build_report
         print("\n" + report_lib.format_table(build_report), flush=True)
+
+    def _check_accounting(self) -> None:
+        """Three independent counts must agree: entries handed out, verdicts back, examples written."""
+        for split, split_report in self._report.splits.items():
+            kept = split_report.counts[report_lib.STORED] + split_report.counts[report_lib.REPAIRED]
+            written = self.info.splits[split].num_examples if split in self.info.splits else 0
+            if split_report.sanitized != self._entries_seen[split] or kept != written:
+                raise AssertionError(
+                    f"Build report of split {split!r} does not add up: {self._entries_seen[split]} images "
+                    f"handed to sanitation, {split_report.sanitized} verdicts, {kept} kept, {written} "
+                    "examples written. Nothing was published; please report this bug."
+                )
 
     def record_ignored(self, split: str, member: str, reason: str) -> None:
         """Counts a file that is not an image of the dataset (Thumbs.db, a licence PDF)."""
         self._report[split].record(member, report_lib.IGNORED, reason)
 
+    def record_duplicates(self, source: Source, split_of: Callable[[str], str]) -> None:
+        """Files whose name another file already has (after Unicode normalization): only the first is read."""
+        for name in source.duplicates:
+            outcome = report_lib.SKIPPED if sources.is_image_name(name) else report_lib.IGNORED
+            self._report[split_of(name)].record(name, outcome, "duplicate name in the source (after Unicode normalization)")
+
+    def _counted(self, split: str, entries: Iterable[Entry]) -> Iterator[Entry]:
+        for entry in entries:
+            self._entries_seen[split] += 1
+            yield entry
+
     def clean_examples(self, split: str, entries: Iterable[Entry]) -> Iterable[tuple[str, dict[str, Any]]]:
         """(key, example) for the entries kept: in process on every core, or as a Beam PTransform."""
         if self._use_beam:
             self._beam_splits.append(split)
-            return beam_generation.CleanExamples(split, list(entries), self._beam_report_prefix(split))
-        return self._clean_examples_in_process(split, entries)
+            entries = list(self._counted(split, entries))
+            return beam_generation.CleanExamples(split, entries, self._beam_report_prefix(split))
+        return self._clean_examples_in_process(split, self._counted(split, entries))
 
     def _clean_examples_in_process(self, split: str, entries: Iterable[Entry]) -> Iterator[tuple[str, dict[str, Any]]]:
         split_report = self._report[split]
@@ -123,7 +149,7 @@ class CleanImageBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True)
         super()._process_pipeline_result(pipeline_result)
         for split in self._beam_splits:
             for record in beam_generation.pop_report_records(self._beam_report_prefix(split)):
-                self._report[split].record(**record)
+                self._report[split].record_sanitized(**record)
 
 
 class ManualDirError(ValueError):
@@ -167,7 +193,7 @@ def find_manual_source(
     if manual_dir is None:
         return None
     given = builder._given_manual_dir  # pylint: disable=protected-access
-    listing = sorted(manual_dir.iterdir())
+    listing = manual_files(manual_dir)
 
     registered = {info.size: (url, info.checksum) for url, info in (builder.url_infos or {}).items()}
     known_zips, folders, other_zips, seen = [], [], [], []
@@ -177,7 +203,7 @@ def find_manual_source(
             folders += [f for f in _candidate_folders(path, folder_names) if looks_like_dataset(_folder_members(f))]
         elif is_zip(path):
             source = _open_zip_candidate(path, registered)
-            if source is not None and looks_like_dataset(source.members()):
+            if looks_like_dataset(source.members()):
                 (known_zips if path.stat().length in registered else other_zips).append(source)
     if manual_dir.name in folder_names and looks_like_dataset(_folder_members(manual_dir)):
         folders.append(manual_dir)
@@ -185,7 +211,11 @@ def find_manual_source(
     if known_zips:
         return known_zips[0]
     if folders:
-        logging.warning("Building from the folder %s: an extracted folder cannot be checksum-validated.", folders[0])
+        logging.warning(
+            "Building from the folder %s: an extracted folder cannot be checksum-validated%s.",
+            folders[0],
+            f"; ignoring the unregistered zip(s) beside it: {[str(z.path) for z in other_zips]}" if other_zips else "",
+        )
         return sources.FolderSource(folders[0], prefix=folders[0].name + "/")
     if other_zips:
         logging.warning("Building from %s: not a registered archive, so it is not checksum-validated.", other_zips[0].path)
@@ -207,6 +237,8 @@ def existing_manual_dir(
     A manual_dir given on purpose (--manual_dir) that is missing or empty is an error.
     """
     given = builder._given_manual_dir  # pylint: disable=protected-access
+    if given is not None and epath.Path(given).is_file():
+        return epath.Path(given)  # people point at the downloaded zip itself: fine too
     try:
         return epath.Path(dl_manager.manual_dir)  # TFDS raises when it is missing or empty
     except AssertionError:
@@ -214,6 +246,11 @@ def existing_manual_dir(
             return None
         state = "is empty" if epath.Path(given).is_dir() else "does not exist"
         raise ManualDirError(f"manual_dir {given} {state}. Expected {expected}.\n{steps}") from None
+
+
+def manual_files(manual_dir: epath.Path) -> list[epath.Path]:
+    """What manual_dir holds, or the file itself when manual_dir points at a file."""
+    return [manual_dir] if manual_dir.is_file() else sorted(manual_dir.iterdir())
 
 
 def _candidate_folders(path: epath.Path, folder_names: tuple[str, ...]) -> list[epath.Path]:
@@ -233,7 +270,7 @@ def is_zip(path: epath.Path) -> bool:
         return f.read(4) in (b"PK\x03\x04", b"PK\x05\x06")
 
 
-def _open_zip_candidate(path: epath.Path, registered: dict[int, tuple[str, str]]) -> sources.ZipSource | None:
+def _open_zip_candidate(path: epath.Path, registered: dict[int, tuple[str, str]]) -> sources.ZipSource:
     """Opens a zip; one with a registered size must also have the registered SHA-256."""
     size = path.stat().length
     if size in registered:
@@ -244,10 +281,4 @@ def _open_zip_candidate(path: epath.Path, registered: dict[int, tuple[str, str]]
                 f"{path} has the size of {url} but its SHA-256 is {actual_sha}, not {expected_sha}: "
                 "the file is damaged or altered. Download it again (or remove it from manual_dir)."
             )
-    try:
-        return sources.ZipSource(path)
-    except sources.DamagedArchiveError:
-        if size in registered:
-            raise
-        logging.warning("Ignoring %s in manual_dir: not a readable zip archive.", path)
-        return None
+    return sources.ZipSource(path)  # a damaged zip is an error: it is most likely a cut download

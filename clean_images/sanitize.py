@@ -73,6 +73,8 @@ def sniff_format(data: bytes) -> str | None:
             return name
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "WEBP"
+    if data[4:12] in (b"ftypavif", b"ftypavis"):
+        return "AVIF"
     return None
 
 
@@ -269,5 +271,6 @@ def _format_of(data: bytes) -> str:
 
 
 def _one_line(error: BaseException) -> str:
-    text = " ".join(str(error).split()) or type(error).__name__
+    """The message, on one line and without object addresses, so reports are reproducible."""
+    text = re.sub(r" ?<[^<>]* at 0x[0-9a-f]+>", "", " ".join(str(error).split())) or type(error).__name__
     return text[:300]

@@ -158,30 +158,34 @@ class ZipSource:
 
 
 class FolderSource:
-    """Files below a folder (an extracted archive)."""
+    """Files below a folder (an extracted archive), listed once, on first use."""
 
     def __init__(self, root: epath.PathLike, prefix: str = ""):
         self.root = epath.Path(root)
         self.prefix = prefix  # e.g. "PetImages/": members then read like the zip's
         self.description = f"folder {self.root}"
-        self.duplicates: list[str] = []
 
     def members(self) -> list[str]:
-        return sorted(self._paths)
+        return sorted(self._listing[0])
+
+    @property
+    def duplicates(self) -> list[str]:
+        return self._listing[1]
 
     @functools.cached_property
-    def _paths(self) -> dict[str, str]:
-        """Normalized member name -> path on disk, relative to the root."""
+    def _listing(self) -> tuple[dict[str, str], list[str]]:
+        """(normalized member name -> path on disk relative to the root, duplicate names)."""
         paths: dict[str, str] = {}
+        duplicates: list[str] = []
         for folder, _, files in self.root.walk():
             relative = epath.Path(folder).relative_to(self.root).as_posix()
             on_disk = "" if relative == "." else relative + "/"
             for name in sorted(files):
-                _add_unique(paths, self.duplicates, normalize_name(self.prefix + on_disk + name), on_disk + name)
-        return paths
+                _add_unique(paths, duplicates, normalize_name(self.prefix + on_disk + name), on_disk + name)
+        return paths, duplicates
 
     def ref(self, member: str) -> MemberRef:
-        return MemberRef(os.fspath(self.root), self._paths[member], in_zip=False)
+        return MemberRef(os.fspath(self.root), self._listing[0][member], in_zip=False)
 
     def read(self, member: str) -> bytes:
         return self.ref(member).read()

@@ -150,15 +150,18 @@ class Builder(builder_lib.CleanImageBuilder):
 
     def _find_files(self, dl_manager: tfds.download.DownloadManager) -> list[_File]:
         if self.builder_config.name == "sample":
-            archive = sources.ZipSource(epath.resource_path("landmark_images") / SAMPLE_ARCHIVE)
-            return [_File(archive, m) for m in archive.members()]
+            files, _ = _files_in(epath.resource_path("landmark_images") / SAMPLE_ARCHIVE)
+            return files
         manual_dir = builder_lib.existing_manual_dir(self, dl_manager, _EXPECTED, _MANUAL_STEPS)
         if manual_dir is None:
             raise builder_lib.ManualDirError(
                 f"landmark_images needs a manual download and the default manual_dir "
                 f"{dl_manager._manual_dir} is empty. Expected {_EXPECTED}.\n{_MANUAL_STEPS}"  # pylint: disable=protected-access
             )
-        return _files_in(manual_dir)
+        files, read_from = _files_in(manual_dir)
+        for source in read_from:
+            self.record_duplicates(source, _split_of)
+        return files
 
     def _apply_mismatch_policy(self, plan: _Plan) -> None:
         """Fails on any disagreement between files and CSVs, unless told to skip (and record) them."""
@@ -173,26 +176,47 @@ class Builder(builder_lib.CleanImageBuilder):
                 self._report[split].record(path, outcome, kind, detail)
 
 
-def _files_in(manual_dir: epath.Path) -> list[_File]:
-    """Every file of the data: the extracted tree if there is one, else the zips and loose CSVs."""
-    folder = sources.FolderSource(manual_dir)
-    members = folder.members()
-    zips = [m for m in members if m.lower().endswith(".zip") or ("/" not in m and builder_lib.is_zip(manual_dir / m))]
-    loose = [_File(folder, m) for m in members if m not in zips]
-    if any(_is_image(f.member) for f in loose):
-        if zips:
-            logging.warning("Using the extracted tree in %s; ignoring the zips beside it: %s", manual_dir, zips)
-        return loose
+def _files_in(manual_dir: epath.Path) -> tuple[list[_File], list[sources.Source]]:
+    """Every file of the data, and the sources read; for each split, extracted images win over zips.
+
+    So a download extracted in part (test.zip extracted, train.zip kept) still builds whole.
+    """
+    if manual_dir.is_file():
+        folder_sources: list[sources.Source] = []
+        loose: list[_File] = []
+        zips = [sources.ZipSource(manual_dir)]
+    else:
+        folder = sources.FolderSource(manual_dir)
+        members = folder.members()
+        zip_names = [m for m in members if m.lower().endswith(".zip") or ("/" not in m and builder_lib.is_zip(manual_dir / m))]
+        folder_sources = [folder]
+        loose = [_File(folder, m) for m in members if m not in zip_names]
+        zips = [sources.ZipSource(manual_dir / name) for name in zip_names]
+    extracted_splits = {_split_of(f.member) for f in loose if _is_image(f.member)}
     found = list(loose)
-    for name in zips:
-        archive = sources.ZipSource(manual_dir / name)
-        found += [_File(archive, m) for m in archive.members()]
+    for archive in zips:
+        inner = [m for m in archive.members() if m.lower().endswith(".zip")]
+        if inner and not any(_is_image(m) for m in archive.members()):
+            raise builder_lib.ManualDirError(
+                f"{archive.path} holds zips ({', '.join(inner)}), not images: extract it into the "
+                "manual_dir (keep the inner zips as they are) and build again."
+            )
+        taken = [m for m in archive.members() if not (_is_image(m) and _split_of(m) in extracted_splits)]
+        if len(taken) < len(archive.members()):
+            logging.warning("Using the extracted %s images; ignoring those in %s.", sorted(extracted_splits), archive.path)
+        found += [_File(archive, m) for m in taken]
     if not any(_is_image(f.member) for f in found):
+        listing = [f.shown for f in found[:20]]
         raise builder_lib.ManualDirError(
-            f"manual_dir {manual_dir} holds no images. Found: {', '.join(members[:20])}"
-            f"{' ...' if len(members) > 20 else ''}. Expected {_EXPECTED}.\n{_MANUAL_STEPS}"
+            f"manual_dir {manual_dir} holds no images. Found: {', '.join(listing) or 'nothing'}"
+            f"{' ...' if len(found) > 20 else ''}. Expected {_EXPECTED}.\n{_MANUAL_STEPS}"
         )
-    return found
+    return found, folder_sources + zips
+
+
+def _split_of(member: str) -> str:
+    """By folder: images under a `test/` folder are test images, all others train images."""
+    return "test" if "test" in member.split("/")[:-1] else "train"
 
 
 def _is_image(member: str) -> bool:
@@ -204,7 +228,7 @@ def _read_tables(files: list[_File], num_classes: int) -> _Tables:
     for f in files:
         if not sources.is_os_metadata(f.member):
             by_name[f.parts[-1].lower()].append(f)
-    if not by_name["category.csv"] and by_name["category.json"]:
+    if "category.csv" not in by_name and "category.json" in by_name:
         categories = _categories_from_json(_one(by_name, "category.json"))
     else:
         categories = _categories_from_csv(_one(by_name, "category.csv"))
@@ -293,7 +317,7 @@ def _plan(files: list[_File], tables: _Tables) -> _Plan:
     table_names = {"train.csv", "category.csv", "category.json", "sample_submission.csv"}
     for f in sorted(files, key=lambda f: f.member):
         parts = f.parts
-        split = "test" if "test" in parts[:-1] else "train"
+        split = _split_of(f.member)
         if not _is_image(f.member):
             if parts[-1].lower() not in table_names:
                 plan.ignored.append((split, f.shown, _ignore_reason(f.member)))

@@ -22,7 +22,7 @@ _MEMBER = re.compile(r"^(?:.*/)?PetImages/(cat|dog)/([^/]+)$", re.IGNORECASE)
 _MANUAL_STEPS = f"""\
   1. Download the archive in a browser: {DOWNLOAD_URL}
      (the page https://www.microsoft.com/en-us/download/details.aspx?id=54765 links it).
-  2. Put it in a folder of your choice, under any name, e.g. ~/pets/kagglecatsanddogs_5340.zip,
+  2. Put it in a folder of your choice under any name (e.g. ~/pets/kagglecatsanddogs_5340.zip),
      or extract it there so that ~/pets/PetImages/Cat and ~/pets/PetImages/Dog exist.
   3. Run: tfds build pet_images --manual_dir ~/pets
 A known official zip (5340 or 3367a) is checksum-validated; another zip or a folder is
@@ -79,6 +79,7 @@ class Builder(builder_lib.CleanImageBuilder):
         return self.clean_examples("train", self._entries("train", source))
 
     def _entries(self, split: str, source: sources.Source) -> Iterator[Entry]:
+        self.record_duplicates(source, lambda _: split)
         for member in source.members():
             match = _MEMBER.match(member)
             if sources.is_os_metadata(member):

@@ -173,3 +173,33 @@ def test_extracted_tree_wins_over_a_zip_beside_it(metadata, tmp_path):
     (tmp_path / "other" / "open.zip").rename(tmp_path / "manual" / "open.zip")
     builder = _build(tmp_path / "data", tmp_path / "manual")
     _assert_matches_metadata(builder, metadata, expected)
+
+
+def test_partly_extracted_download_builds_whole(metadata, tmp_path):
+    """test.zip extracted, train.zip kept: each split comes from where it is."""
+    expected = write_dacon_replica(tmp_path / "manual", metadata, "split_zips", "nfd", seed=4)
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "manual" / "test.zip") as z:
+        z.extractall(tmp_path / "manual")
+    builder = _build(tmp_path / "data", tmp_path / "manual")
+    _assert_matches_metadata(builder, metadata, expected)
+
+
+def test_zip_of_zips_says_to_extract_it(metadata, tmp_path):
+    import zipfile
+
+    write_dacon_replica(tmp_path / "inner", metadata, "split_zips", seed=4)
+    (tmp_path / "manual").mkdir()
+    with zipfile.ZipFile(tmp_path / "manual" / "open.zip", "w") as outer:
+        for path in sorted((tmp_path / "inner").iterdir()):
+            outer.write(path, path.name)
+    with pytest.raises(builder_lib.ManualDirError, match=r"holds zips \(test.zip, train.zip\).*extract it"):
+        _build(tmp_path / "data", tmp_path / "manual")
+
+
+def test_missing_csvs_are_listed_truthfully(tmp_path):
+    (tmp_path / "manual" / "train" / "x" / "y").mkdir(parents=True)
+    (tmp_path / "manual" / "train" / "x" / "y" / "a.JPG").write_bytes(b"\xff\xd8\xff")
+    with pytest.raises(landmark.MetadataError, match=r"category.csv was not found.*CSV/JSON files found: none"):
+        _build(tmp_path / "data", tmp_path / "manual")

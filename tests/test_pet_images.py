@@ -12,6 +12,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 from clean_images import builder as builder_lib
+from clean_images import faults, sources
 from clean_images import report as report_lib
 from clean_images.replica import write_pet_archive
 from pet_images import pet_images_dataset_builder as pet
@@ -72,7 +73,9 @@ def test_report_survives_reload(built_from_zip):
     from_dir = tfds.builder_from_directory(data_dir).info.metadata[report_lib.METADATA_KEY]
     _, info = tfds.load("pet_images/full", data_dir=built_from_zip._data_dir_root, with_info=True, download=False)
     assert from_dir == info.metadata[report_lib.METADATA_KEY] == built_from_zip.info.metadata[report_lib.METADATA_KEY]
-    report_lib.check_invariant(from_dir)
+    train = from_dir["train"]
+    assert train["stored"] + train["repaired"] == built_from_zip.info.splits["train"].num_examples
+    assert train["stored"] + train["repaired"] + train["skipped"] == train["image_files"]
 
 
 @pytest.mark.parametrize("layout", ["PetImages", "kagglecatsanddogs_5340/PetImages"])
@@ -166,3 +169,32 @@ def test_sample_config_builds_offline_from_the_package(tmp_path, decode_silently
     assert report["skipped"] > 0 and report["repaired"] > 0
     for example in examples.values():
         decode_silently(example["image"])
+
+
+def test_manual_dir_may_be_the_zip_itself(archive, built_from_zip, tmp_path):
+    path, _ = archive
+    builder = build(pet.Builder, tmp_path / "data", manual_dir=path)
+    assert stored_examples(builder).keys() == stored_examples(built_from_zip).keys()
+
+
+def test_cut_download_is_an_error_not_a_warning(archive, tmp_path):
+    path, _ = archive
+    manual = tmp_path / "manual"
+    manual.mkdir()
+    (manual / "kagglecatsanddogs_5340.zip").write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(sources.DamagedArchiveError, match="(?s)kagglecatsanddogs_5340.zip.*download it again"):
+        build(pet.Builder, tmp_path / "data", manual_dir=manual)
+    _assert_nothing_written(tmp_path / "data")
+
+
+def test_same_name_twice_is_reported_not_lost(tmp_path, photo):
+    manual = tmp_path / "manual" / "PetImages"
+    (manual / "Cat").mkdir(parents=True)
+    (manual / "Dog").mkdir()
+    (manual / "Cat" / "caf\u00e9.jpg").write_bytes(faults.jpeg_bytes(photo))  # NFC
+    (manual / "Cat" / "cafe\u0301.jpg").write_bytes(faults.jpeg_bytes(photo, quality=50))  # NFD twin
+    (manual / "Dog" / "1.jpg").write_bytes(faults.jpeg_bytes(photo))
+    builder = build(pet.Builder, tmp_path / "data", manual_dir=tmp_path / "manual")
+    report = builder.info.metadata[report_lib.METADATA_KEY]["train"]
+    assert report["image_files"] == 3 and report["stored"] == 2 and report["skipped"] == 1
+    assert report["files"][0]["reason"].startswith("duplicate name")
