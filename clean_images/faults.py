@@ -91,6 +91,11 @@ def cmyk_with_extraneous_bytes(image: Image.Image) -> bytes:
     return data[:eoi] + bytes(range(1, 33)) + data[eoi:]
 
 
+def truncated_exif_jpeg(image: Image.Image) -> bytes:
+    data = exif_only_jpeg(image)
+    return data[: len(data) * 3 // 5]
+
+
 def truncated_png(image: Image.Image) -> bytes:
     data = _saved_as("PNG")(image)
     return data[: len(data) // 2]
@@ -122,6 +127,7 @@ FAULTS: dict[str, tuple[Callable[[Image.Image], bytes], str]] = {
     "truncated_jpeg": (truncated_jpeg, SKIPPED),
     "truncated_progressive_jpeg": (truncated_progressive_jpeg, SKIPPED),
     "truncated_grayscale_jpeg": (truncated_grayscale_jpeg, SKIPPED),
+    "truncated_exif_jpeg": (truncated_exif_jpeg, SKIPPED),
     "truncated_png": (truncated_png, SKIPPED),
     "not_an_image": (lambda _: b"<html><body>404 Not Found</body></html>\n", SKIPPED),
 }

@@ -36,8 +36,8 @@ def _source_photos() -> dict[str, list[np.ndarray]]:
     return {"cat": [data.chelsea()], "dog": others + list(load_sample_images().images)}
 
 
-def photos(kind: str, seed: int, max_width: int = 500) -> Iterator[Image.Image]:
-    """Endless varied photos (crop, flip, tint, resize to 40-100% of max_width) of one kind."""
+def photos(kind: str, seed: int, max_width: int = 500, min_width: int | None = None) -> Iterator[Image.Image]:
+    """Endless varied photos (crop, flip, tint, resize to min_width..max_width) of one kind."""
     pool = _source_photos()[kind]
     rng = np.random.default_rng(seed)
     while True:
@@ -49,7 +49,7 @@ def photos(kind: str, seed: int, max_width: int = 500) -> Iterator[Image.Image]:
         image = Image.fromarray(np.clip(crop, 0, 255).astype(np.uint8))
         if rng.random() < 0.5:
             image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-        width = int(rng.integers(max_width * 2 // 5, max_width + 1))
+        width = int(rng.integers(min_width or max_width * 2 // 5, max_width + 1))
         yield image.resize((width, max(1, round(width * ch / cw))), Image.Resampling.BILINEAR)
 
 
@@ -60,6 +60,7 @@ def write_pet_archive(
     seed: int = 0,
     prefix: str = "",
     max_width: int = 500,
+    min_width: int | None = None,
 ) -> dict[str, str]:
     """Writes a PetImages-layout zip; returns {member: expected outcome} for its image files.
 
@@ -72,7 +73,7 @@ def write_pet_archive(
         for name, data in PET_EXTRAS.items():
             _write(archive, prefix + name, data)
         for class_index, (kind, folder) in enumerate((("cat", "Cat"), ("dog", "Dog"))):
-            stream = photos(kind, seed * 2 + class_index, max_width)
+            stream = photos(kind, seed * 2 + class_index, max_width, min_width)
             plan = ["clean_jfif"] * images_per_class + [f for f, n in faults.items() for _ in range(n)]
             order = rng.permutation(len(plan))
             for number, index in enumerate(order):

@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that report figures (see README, "Benchmarks"); not timed tests."""

@@ -1,0 +1,97 @@
+"""Build-side benchmark: pet_images against TFDS's cats_vs_dogs, the blog recipe and floors.
+
+    python -m benchmarks.build --images 25000 --repeat 3 [--beam] [--workdir /tmp/clean-images-bench]
+
+Every contender builds from the same replica archive (made once, then reused), in its own
+process; rounds are interleaved so machine noise hits all alike. Prints a Markdown table:
+median img/s (min-max), peak RSS, output bytes / input bytes, and the ratios the README
+quotes. `--images 200 --repeat 1` is the smoke size CI runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import pathlib
+import shutil
+
+from benchmarks import measure
+from clean_images.replica import write_pet_archive
+
+# Proportions of the real archive: ~7% Exif-only JPEGs (no JFIF), a few of each bad kind.
+FAULTS_PER_25K = {"exif_only": 850, "cmyk_jpeg": 5, "png_as_jpg": 3, "gif_as_jpg": 2, "bmp_as_jpg": 2,
+                  "extraneous_bytes": 10, "jfif_revision_zero": 2, "empty": 1, "truncated_exif_jpeg": 2}
+
+
+def replica(workdir: pathlib.Path, images: int) -> pathlib.Path:
+    """A PetImages zip of `images` image files (both classes), PetImages-sized photos."""
+    path = workdir / f"replica-{images}" / "kagglecatsanddogs_5340.zip"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        per_class = images // 2
+        faults = {k: max(1, round(v * images / 25_000)) if images >= 2_000 else 1 for k, v in FAULTS_PER_25K.items()}
+        clean = per_class - sum(faults.values())
+        write_pet_archive(str(path), images_per_class=clean, faults=faults, seed=2025, max_width=500, min_width=380)
+    return path
+
+
+def contenders(zip_path: pathlib.Path, scratch: pathlib.Path, beam: bool) -> dict[str, list[str]]:
+    table = {
+        "pet_images (this project)": ["ours", str(zip_path), str(scratch / "ours")],
+        "TFDS cats_vs_dogs 4.0.1": ["tfds_cats_vs_dogs", str(zip_path), str(scratch / "tfds")],
+        "blog recipe (1 .tfrecord per image)": ["blog", str(zip_path), str(scratch / "blog")],
+        "floor: read every member": ["read_floor", str(zip_path)],
+        "floor: read + full decode, all cores": ["decode_floor", str(zip_path)],
+    }
+    if beam:
+        table["pet_images on Beam, 1 worker"] = ["ours", str(zip_path), str(scratch / "beam1"), "1"]
+        table["pet_images on Beam, 2 workers"] = ["ours", str(zip_path), str(scratch / "beam2"), "2"]
+    return table
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", type=int, default=25_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--beam", action="store_true", help="also build on Beam with 1 and 2 workers")
+    parser.add_argument("--workdir", type=pathlib.Path, default=pathlib.Path("/tmp/clean-images-bench"))
+    args = parser.parse_args()
+
+    zip_path = replica(args.workdir, args.images)
+    scratch = args.workdir / "scratch"
+    runs: dict[str, list[measure.Run]] = collections.defaultdict(list)
+    for round_number in range(args.repeat):
+        for name, command in contenders(zip_path, scratch, args.beam).items():
+            shutil.rmtree(scratch, ignore_errors=True)
+            runs[name].append(measure.run(name, command))
+            print(f"round {round_number + 1}: {name}: {runs[name][-1].seconds:.1f} s", flush=True)
+    print_table(args.images, zip_path, runs)
+
+
+def print_table(images: int, zip_path: pathlib.Path, runs: dict[str, list[measure.Run]]) -> None:
+    rate = {name: images / measure.summary(r)[0] for name, r in runs.items()}
+    print(f"\n{images:,} image files, {zip_path.stat().st_size / 2**20:.0f} MiB zip, median of {len(next(iter(runs.values())))}\n")
+    print("| contender | img/s median (min-max) | peak RSS MiB (worker) | output / kept input bytes |")
+    print("| --- | --- | --- | --- |")
+    for name, name_runs in runs.items():
+        median, low, high = measure.summary(name_runs)
+        result = name_runs[-1].result
+        size = ""
+        if "kept_input_bytes" in result:
+            size = f"{result['output_bytes'] / result['kept_input_bytes']:.3f}"
+        elif "output_bytes" in result:
+            size = f"{result['output_bytes'] / 2**20:.0f} MiB"
+        peak = max(r.peak_rss_mb for r in name_runs)
+        worker = max(r.peak_worker_rss_mb for r in name_runs)
+        print(f"| {name} | {images / median:,.0f} ({images / high:,.0f}-{images / low:,.0f}) | "
+              f"{peak:,.0f}{f' ({worker:,.0f})' if worker else ''} | {size} |")
+    ours = rate["pet_images (this project)"]
+    print(f"\npet_images / TFDS cats_vs_dogs: {ours / rate['TFDS cats_vs_dogs 4.0.1']:.1f}x")
+    print(f"pet_images / full-decode floor: {ours / rate['floor: read + full decode, all cores']:.0%}")
+    if "pet_images on Beam, 2 workers" in rate:
+        print(f"Beam 2 workers / 1 worker: {rate['pet_images on Beam, 2 workers'] / rate['pet_images on Beam, 1 worker']:.2f}x")
+        print(f"Beam 2 workers / in-process: {rate['pet_images on Beam, 2 workers'] / ours:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,171 @@
+"""The contenders, each run in its own process by `benchmarks.measure`: one JSON line out.
+
+    python -m benchmarks.contenders ours ZIP DATA_DIR [BEAM_WORKERS]
+    python -m benchmarks.contenders tfds_cats_vs_dogs ZIP DATA_DIR
+    python -m benchmarks.contenders blog ZIP OUT_DIR
+    python -m benchmarks.contenders read_floor ZIP
+    python -m benchmarks.contenders decode_floor ZIP
+    python -m benchmarks.contenders read_ours DATA_DIR SIZE
+    python -m benchmarks.contenders read_keras FOLDER SIZE
+    python -m benchmarks.contenders read_pil FOLDER SIZE [LIMIT]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import re
+import sys
+import zipfile
+
+_MEMBER = re.compile(r"^PetImages/(Cat|Dog)/[^/]+\.jpg$")
+
+
+def _image_members(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+    return [info for info in archive.infolist() if _MEMBER.match(info.filename)]
+
+
+def _tree_bytes(folder: str) -> int:
+    return sum(p.stat().st_size for p in pathlib.Path(folder).rglob("*") if p.is_file())
+
+
+def ours(zip_path: str, data_dir: str, beam_workers: str = "0") -> dict:
+    import tensorflow_datasets as tfds
+
+    import pet_images
+
+    beam_options = None
+    if int(beam_workers):
+        from apache_beam.options.pipeline_options import PipelineOptions
+
+        beam_options = PipelineOptions(
+            ["--runner=DirectRunner", f"--direct_num_workers={beam_workers}", "--direct_running_mode=multi_processing"]
+        )
+    builder = pet_images.Builder(config="full", data_dir=data_dir)
+    builder.download_and_prepare(
+        download_config=tfds.download.DownloadConfig(manual_dir=os.path.dirname(zip_path), beam_options=beam_options)
+    )
+    report = builder.info.metadata["build_report"]["train"]
+    kept = {f["path"] for f in report["files"] if f["outcome"] == "skipped"}
+    with zipfile.ZipFile(zip_path) as archive:
+        kept_input = sum(i.file_size for i in _image_members(archive) if i.filename not in kept)
+    return {"images": report["image_files"], "examples": report["stored"] + report["repaired"],
+            "output_bytes": _tree_bytes(builder.data_dir), "kept_input_bytes": kept_input}
+
+
+def tfds_cats_vs_dogs(zip_path: str, data_dir: str) -> dict:
+    """TFDS's own builder, untouched but for where its download comes from and its corrupt count."""
+    import tensorflow as tf
+    import tensorflow_datasets as tfds
+    from tensorflow_datasets.image_classification import cats_vs_dogs
+
+    with zipfile.ZipFile(zip_path) as archive:
+        members = _image_members(archive)
+        no_jfif = sum(1 for i in members if b"JFIF" not in archive.open(i).read(10))
+    cats_vs_dogs._NUM_CORRUPT_IMAGES = no_jfif  # its own rule, applied to this archive
+    original_download = tfds.download.DownloadManager.download
+    tfds.download.DownloadManager.download = lambda self, url: zip_path if url == cats_vs_dogs._URL else original_download(self, url)
+    builder = cats_vs_dogs.CatsVsDogs(data_dir=data_dir)
+    builder.download_and_prepare(download_config=tfds.download.DownloadConfig(compute_stats=tfds.download.ComputeStatsMode.SKIP))
+    del tf
+    return {"images": len(members), "examples": builder.info.splits["train"].num_examples,
+            "output_bytes": _tree_bytes(builder.data_dir)}
+
+
+def blog(zip_path: str, out_dir: str) -> dict:
+    """The blog-post recipe: one tf.train.Example per image, one .tfrecord per image."""
+    import tensorflow as tf
+
+    os.makedirs(out_dir, exist_ok=True)
+    written = 0
+    with zipfile.ZipFile(zip_path) as archive:
+        members = _image_members(archive)
+        for number, info in enumerate(members):
+            data = archive.read(info)
+            try:
+                image = tf.io.decode_jpeg(data)
+            except tf.errors.InvalidArgumentError:
+                continue  # the posts find out about these mid-training; here they are just dropped
+            example = tf.train.Example(features=tf.train.Features(feature={
+                "image/encoded": tf.train.Feature(bytes_list=tf.train.BytesList(value=[data])),
+                "image/format": tf.train.Feature(bytes_list=tf.train.BytesList(value=[b"jpeg"])),
+                "image/class/label": tf.train.Feature(int64_list=tf.train.Int64List(value=[int("/Dog/" in info.filename)])),
+                "image/height": tf.train.Feature(int64_list=tf.train.Int64List(value=[image.shape[0]])),
+                "image/width": tf.train.Feature(int64_list=tf.train.Int64List(value=[image.shape[1]])),
+            }))
+            with tf.io.TFRecordWriter(os.path.join(out_dir, f"{number:06d}.tfrecord")) as writer:
+                writer.write(example.SerializeToString())
+            written += 1
+    return {"images": len(members), "examples": written, "output_bytes": _tree_bytes(out_dir)}
+
+
+def read_floor(zip_path: str) -> dict:
+    """Reading (inflating) every member: no build can be faster."""
+    total = 0
+    with zipfile.ZipFile(zip_path) as archive:
+        members = _image_members(archive)
+        for info in members:
+            total += len(archive.read(info))
+    return {"images": len(members), "bytes": total}
+
+
+def decode_floor(zip_path: str) -> dict:
+    """Reading and fully decoding (libjpeg-turbo, full scale) every image on every core."""
+    import simplejpeg
+
+    from clean_images.builder import ordered_map
+    from clean_images.sources import ZipSource
+
+    source = ZipSource(zip_path)
+    refs = [source.ref(m) for m in source.members() if _MEMBER.match(m)]
+
+    def decode(ref) -> bool:
+        try:
+            simplejpeg.decode_jpeg(ref.read(), strict=False)
+            return True
+        except ValueError:
+            return False
+
+    decoded = sum(ok for _, ok in ordered_map(decode, refs))
+    return {"images": len(refs), "decoded": decoded}
+
+
+def _drain(dataset) -> int:
+    count = 0
+    for images, _ in dataset:
+        count += int(images.shape[0])
+    return count
+
+
+def read_ours(data_dir: str, size: str) -> dict:
+    from clean_images import reading
+
+    dataset = reading.training_pipeline("pet_images/full", "train", image_size=int(size), data_dir=data_dir)
+    return {"images": _drain(dataset)}
+
+
+def read_keras(folder: str, size: str) -> dict:
+    import tensorflow as tf
+
+    dataset = tf.keras.utils.image_dataset_from_directory(
+        folder, image_size=(int(size), int(size)), batch_size=64, shuffle=True, seed=0
+    ).prefetch(tf.data.AUTOTUNE)
+    return {"images": _drain(dataset)}
+
+
+def read_pil(folder: str, size: str, limit: str = "3000") -> dict:
+    """A plain Python loop: PIL decode + resize, one image at a time (on the first `limit`)."""
+    from PIL import Image
+
+    count = 0
+    for path in sorted(pathlib.Path(folder).rglob("*.jpg"))[: int(limit)]:
+        with Image.open(path) as image:
+            image.convert("RGB").resize((int(size), int(size)), Image.Resampling.BILINEAR)
+        count += 1
+    return {"images": count}
+
+
+if __name__ == "__main__":
+    name, *arguments = sys.argv[1:]
+    print(json.dumps(globals()[name](*arguments)))

@@ -1,0 +1,58 @@
+"""Runs one contender in a fresh process and measures wall time and peak memory.
+
+Peak RSS is sampled (every 50 ms) over the whole process tree: the process itself and,
+for Beam, its worker processes, reported separately so "per worker" is visible.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import psutil
+
+
+@dataclasses.dataclass
+class Run:
+    name: str
+    seconds: float
+    peak_rss_mb: float  # the main process
+    peak_worker_rss_mb: float  # the largest child process (Beam workers), 0 if none
+    result: dict
+
+
+def run(name: str, args: list[str], env: dict | None = None) -> Run:
+    """`python -m benchmarks.contenders <args>`; the contender prints one JSON line last."""
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.contenders", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})},
+    )
+    main = psutil.Process(process.pid)
+    peak, peak_child = 0, 0
+    while process.poll() is None:
+        try:
+            peak = max(peak, main.memory_info().rss)
+            for child in main.children(recursive=True):
+                peak_child = max(peak_child, child.memory_info().rss)
+        except psutil.Error:
+            pass
+        time.sleep(0.05)
+    seconds = time.perf_counter() - start
+    out, err = process.communicate()
+    if process.returncode != 0:
+        raise RuntimeError(f"{name} failed:\n{err[-4000:]}")
+    result = json.loads(out.strip().splitlines()[-1])
+    return Run(name, seconds, peak / 2**20, peak_child / 2**20, result)
+
+
+def summary(runs: list[Run]) -> tuple[float, float, float]:
+    """(median, min, max) wall seconds."""
+    seconds = [r.seconds for r in runs]
+    return statistics.median(seconds), min(seconds), max(seconds)

@@ -1,0 +1,64 @@
+"""The recommended way to feed these datasets to training: decode once, as small as allowed.
+
+    from clean_images import reading
+    train = reading.training_pipeline("pet_images", "train[:80%]", image_size=224)
+
+- Images are read undecoded (`SkipDecoding`) and decoded in one parallel map, with
+  libjpeg's DCT scaling (`ratio` 2, 4 or 8) whenever the image is at least that many
+  times larger than the target: far less work for large photos (landmark_images).
+  `image/height` and `image/width` are stored, so the ratio is known before decoding.
+- No TFDS autocache: it would keep every encoded image in RAM after the first epoch.
+- Shuffling happens on encoded bytes (small), before decoding.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from clean_images.builder import worker_count
+
+_RATIOS = (8, 4, 2)
+
+
+def decode_resized(example: dict, image_size: int) -> tf.Tensor:
+    """Decodes at the coarsest DCT scale that still covers `image_size`, then resizes (float32)."""
+    short_side = tf.minimum(example["image/height"], example["image/width"])
+    branch = tf.constant(len(_RATIOS), tf.int32)  # default: full scale
+    for index, ratio in reversed(list(enumerate(_RATIOS))):
+        branch = tf.where(short_side >= ratio * image_size, tf.constant(index, tf.int32), branch)
+
+    def decoder(ratio: int):
+        return lambda: tf.io.decode_jpeg(example["image"], channels=3, ratio=ratio, dct_method="INTEGER_FAST")
+
+    image = tf.switch_case(branch, [decoder(r) for r in _RATIOS] + [decoder(1)])
+    image.set_shape((None, None, 3))
+    return tf.image.resize(image, (image_size, image_size))
+
+
+def training_pipeline(
+    name: str,
+    split: str,
+    *,
+    image_size: int = 224,
+    batch_size: int = 64,
+    data_dir: str | None = None,
+    shuffle: bool = True,
+    seed: int | None = None,
+) -> tf.data.Dataset:
+    """(images float32 [batch, size, size, 3] in 0..255, labels) batches, like Keras' loaders."""
+    builder = tfds.builder(name, data_dir=data_dir)
+    dataset = builder.as_dataset(
+        split=split,
+        shuffle_files=shuffle,
+        decoders={"image": tfds.decode.SkipDecoding()},
+        read_config=tfds.ReadConfig(try_autocache=False, shuffle_seed=seed),
+    )
+    if shuffle:
+        dataset = dataset.shuffle(4096, seed=seed)  # encoded bytes: ~100 MB at most
+    dataset = dataset.map(
+        lambda example: (decode_resized(example, image_size), example["label"]),
+        num_parallel_calls=worker_count(),
+        deterministic=not shuffle,
+    )
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
