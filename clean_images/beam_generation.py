@@ -19,8 +19,7 @@ import apache_beam as beam
 from etils import epath
 from tensorflow_datasets.core import download
 
-from clean_images.entries import Entry, example_of
-from clean_images.sanitize import sanitize
+from clean_images.entries import Entry, example_of, read_and_sanitize
 
 METRICS_NAMESPACE = "clean_images"
 _REPORT = "report"
@@ -52,7 +51,7 @@ class _SanitizeFn(beam.DoFn):
         self._split = split
 
     def process(self, entry: Entry) -> Iterator[Any]:
-        verdict = sanitize(entry.ref.read())
+        verdict = read_and_sanitize(entry)
         beam.metrics.Metrics.counter(METRICS_NAMESPACE, f"{self._split}/{verdict.outcome}").inc()
         yield beam.pvalue.TaggedOutput(
             _REPORT,

@@ -22,8 +22,7 @@ import checksums
 from clean_images import beam_generation
 from clean_images import report as report_lib
 from clean_images import sources
-from clean_images.entries import Entry, example_of
-from clean_images.sanitize import sanitize
+from clean_images.entries import Entry, example_of, read_and_sanitize
 from clean_images.sources import Source
 
 _T = TypeVar("_T")
@@ -91,6 +90,7 @@ class CleanImageBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True)
         self._entries_seen: collections.Counter = collections.Counter()
         if self._use_beam:
             download_config = beam_generation.with_local_runner(download_config)
+
         super()._download_and_prepare(dl_manager, download_config)
         if download_config.max_examples_per_split is None:  # a capped build stops mid-stream
             self._check_accounting()
@@ -114,11 +114,15 @@ class CleanImageBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True)
         """Counts a file that is not an image of the dataset (Thumbs.db, a licence PDF)."""
         self._report[split].record(member, report_lib.IGNORED, reason)
 
-    def record_duplicates(self, source: Source, split_of: Callable[[str], str]) -> None:
-        """Files whose name another file already has (after Unicode normalization): only the first is read."""
-        for name in source.duplicates:
+    def record_skipped(self, split: str, member: str, reason: str) -> None:
+        """An image file that is deliberately not read (a second file for the same example key)."""
+        self._report[split].record(member, report_lib.SKIPPED, reason)
+
+    def record_refused(self, source: Source, split_of: Callable[[str], str]) -> None:
+        """Files the source would not hand out (unsafe paths, name twins): reported, never read."""
+        for name, why in source.refused:
             outcome = report_lib.SKIPPED if sources.is_image_name(name) else report_lib.IGNORED
-            self._report[split_of(name)].record(name, outcome, "duplicate name in the source (after Unicode normalization)")
+            self._report[split_of(name)].record(name, outcome, why)
 
     def _counted(self, split: str, entries: Iterable[Entry]) -> Iterator[Entry]:
         for entry in entries:
@@ -135,7 +139,7 @@ class CleanImageBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True)
 
     def _clean_examples_in_process(self, split: str, entries: Iterable[Entry]) -> Iterator[tuple[str, dict[str, Any]]]:
         split_report = self._report[split]
-        for entry, verdict in ordered_map(lambda entry: sanitize(entry.ref.read()), entries):
+        for entry, verdict in ordered_map(read_and_sanitize, entries):
             split_report.record_verdict(entry.filename, verdict)
             if verdict.jpeg is not None:
                 yield entry.filename, example_of(entry, verdict)

@@ -1,11 +1,14 @@
-"""One image to turn into an example, and the example it becomes: shared by both build paths."""
+"""One image to turn into an example, the work on it, and the example it becomes.
+
+Shared by both build paths: the in-process thread pool and Beam workers.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 from typing import Any
 
-from clean_images.sanitize import REPAIRED, Verdict
+from clean_images.sanitize import REPAIRED, SKIPPED, Verdict, sanitize
 from clean_images.sources import MemberRef
 
 
@@ -28,3 +31,13 @@ def example_of(entry: Entry, verdict: Verdict) -> dict[str, Any]:
         "image/width": verdict.width,
         "image/repair": verdict.reason if verdict.outcome == REPAIRED else "",
     }
+
+
+MAX_FILE_BYTES = 256 * 2**20  # no photo here comes near; a zip entry claiming more is refused unread
+
+
+def read_and_sanitize(entry: Entry) -> Verdict:
+    """The per-image work: read the file (unless absurdly large) and decide its fate."""
+    if entry.ref.size > MAX_FILE_BYTES:
+        return Verdict(SKIPPED, "file too large", f"{entry.ref.size} bytes declared; not read")
+    return sanitize(entry.ref.read())

@@ -4,7 +4,7 @@ Every image that leaves this module is a baseline/progressive RGB (YCbCr) JPEG t
 libjpeg-turbo decodes without a single warning, so `tf.io.decode_jpeg(..., channels=3)`
 returns (h, w, 3) and prints nothing. Clean JPEGs keep their exact bytes; everything
 else is repaired once (without touching pixels where the fault allows) or skipped with
-a reason. Damaged pixel data is skipped, never re-encoded into a "clean" lie.
+a reason: truncated files (decoding would invent grey pixels) and undecodable ones.
 
 Validation decodes the full entropy-coded data (that is where truncation and corruption
 show) but at 1/8 DCT scale, which skips most of the inverse DCT and colour conversion:
@@ -137,9 +137,10 @@ def _answer_header_error(data: bytes, message: str) -> Verdict:
 def _answer_warning(data: bytes, message: str, decode_as: str) -> tuple[bytes, str] | Verdict:
     """For a JPEG libjpeg warns about: (fixed bytes, repair) when a fix leaves pixels alone, else a verdict.
 
-    The fixes change no pixel of what libjpeg decodes from the original file: they add a
-    lost end marker after complete scans, correct a header field, or cut bytes the decoder
-    skipped. Damage to the entropy-coded data itself is skipped.
+    The in-place fixes change no pixel of what libjpeg decodes from the original file: they
+    add a lost end marker after complete scans, correct a header field, or cut bytes the
+    decoder skipped. Truncation is skipped (decoding would invent grey pixels); any other
+    damage is re-encoded from libjpeg's decode, under a reason that says so.
     """
     lowered = message.lower()
     if any(t in lowered for t in _TRUNCATED):
@@ -156,9 +157,8 @@ def _answer_warning(data: bytes, message: str, decode_as: str) -> tuple[bytes, s
         fixed = _drop_extraneous_bytes(data, int(extraneous[1]), int(extraneous[2], 16), decode_as)
         if fixed is not None:
             return fixed, "extraneous bytes removed"
-        return Verdict(SKIPPED, "corrupt JPEG data", message)
-    if any(t in lowered for t in _CORRUPT_DATA):
-        return Verdict(SKIPPED, "corrupt JPEG data", message)
+    if extraneous or any(t in lowered for t in _CORRUPT_DATA):
+        return _convert(data, "corrupt JPEG data re-encoded", message)
     return _convert(data, "JPEG with decoder warnings re-encoded", message)
 
 

@@ -160,7 +160,7 @@ class Builder(builder_lib.CleanImageBuilder):
             )
         files, read_from = _files_in(manual_dir)
         for source in read_from:
-            self.record_duplicates(source, _split_of)
+            self.record_refused(source, _split_of)
         return files
 
     def _apply_mismatch_policy(self, plan: _Plan) -> None:

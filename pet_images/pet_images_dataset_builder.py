@@ -79,7 +79,9 @@ class Builder(builder_lib.CleanImageBuilder):
         return self.clean_examples("train", self._entries("train", source))
 
     def _entries(self, split: str, source: sources.Source) -> Iterator[Entry]:
-        self.record_duplicates(source, lambda _: split)
+        """One entry per image file; everything else in the source is recorded with a reason."""
+        self.record_refused(source, lambda _: split)
+        taken: dict[str, str] = {}  # canonical filename -> member: keys must be unique
         for member in source.members():
             match = _MEMBER.match(member)
             if sources.is_os_metadata(member):
@@ -90,11 +92,12 @@ class Builder(builder_lib.CleanImageBuilder):
                 self.record_ignored(split, member, f"not an image file name ({epath.Path(member).suffix or 'no suffix'})")
             else:
                 label = match[1].lower()
-                yield Entry(
-                    ref=source.ref(member),
-                    filename=f"PetImages/{label.capitalize()}/{match[2]}",
-                    features={"label": label},
-                )
+                filename = f"PetImages/{label.capitalize()}/{match[2]}"
+                if filename in taken:
+                    self.record_skipped(split, member, f"same PetImages path as {taken[filename]}: only the first is read")
+                    continue
+                taken[filename] = member
+                yield Entry(ref=source.ref(member), filename=filename, features={"label": label})
 
 
 def _holds_pet_images(members: list[str]) -> bool:

@@ -79,13 +79,19 @@ def test_non_rgb_jpegs_are_checked_before_conversion(photo):
     assert verdict.reason == "extraneous bytes removed, CMYK JPEG converted to RGB"
 
 
-def test_damaged_scan_data_is_skipped_not_reencoded(photo):
+@pytest.mark.parametrize("offset", [0.3, 0.5, 0.7, 0.9])
+def test_damaged_scan_data_is_re_encoded_under_an_honest_reason(offset, photo, decode_silently):
     data = bytearray(faults.jpeg_bytes(photo))
-    data[len(data) // 2 : len(data) // 2 + 64] = bytes(range(64))  # garbage inside the scan
+    start = int(len(data) * offset)
+    data[start : start + 64] = bytes(range(64))  # garbage inside the scan
     verdict = sanitize.sanitize(bytes(data))
-    assert verdict.outcome in (SKIPPED, STORED), verdict  # STORED only if libjpeg sees nothing wrong
-    if verdict.outcome == SKIPPED:
-        assert verdict.reason in ("corrupt JPEG data", "truncated JPEG")
+    if verdict.outcome == STORED:  # libjpeg saw nothing wrong: neither can TensorFlow
+        decode_silently(verdict.jpeg)
+        return
+    assert verdict.reason in ("corrupt JPEG data re-encoded", "extraneous bytes removed", "truncated JPEG"), verdict
+    assert verdict.detail  # libjpeg's own words
+    if verdict.jpeg is not None:
+        decode_silently(verdict.jpeg)
 
 
 def test_huge_claimed_dimensions_are_skipped_before_decoding():

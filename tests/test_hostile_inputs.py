@@ -1,0 +1,144 @@
+"""Hostile and broken inputs through the real builders: a recorded skip or a clear error, never more."""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import time
+import zipfile
+
+import pytest
+import simplejpeg
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from clean_images import faults, sanitize, sources
+from clean_images import report as report_lib
+from pet_images import pet_images_dataset_builder as pet
+from tests.helpers import build, stored_examples
+
+
+def _zip(path, members: dict[str, bytes], compression=zipfile.ZIP_DEFLATED) -> None:
+    with zipfile.ZipFile(path, "w", compression) as archive:
+        for name, data in members.items():
+            archive.writestr(zipfile.ZipInfo(name, (2020, 1, 1, 0, 0, 0)), data, compress_type=compression)
+
+
+def test_unsafe_and_windows_member_names(tmp_path, photo):
+    jpeg = faults.jpeg_bytes(photo)
+    (tmp_path / "manual").mkdir()
+    _zip(tmp_path / "manual" / "pets.zip", {
+        "PetImages/Cat/1.jpg": jpeg,
+        "/abs/PetImages/Cat/2.jpg": jpeg,
+        "../PetImages/Cat/3.jpg": jpeg,
+        "PetImages\\Dog\\4.jpg": jpeg,  # a Windows archiver's separators
+        "PetImages/cat/1.jpg": jpeg,  # same example key as PetImages/Cat/1.jpg
+    })
+    builder = build(pet.Builder, tmp_path / "data", manual_dir=tmp_path / "manual")
+    assert set(stored_examples(builder)) == {"PetImages/Cat/1.jpg", "PetImages/Dog/4.jpg"}
+    report = builder.info.metadata[report_lib.METADATA_KEY]["train"]
+    reasons = {f["path"]: f["reason"] for f in report["files"]}
+    assert reasons["/abs/PetImages/Cat/2.jpg"].startswith("unsafe path")
+    assert reasons["../PetImages/Cat/3.jpg"].startswith("unsafe path")
+    assert reasons["PetImages/cat/1.jpg"].startswith("same PetImages path")
+    assert report["image_files"] == 5 and report["stored"] == 2 and report["skipped"] == 3
+    assert not (tmp_path / "abs").exists() and not (tmp_path.parent / "PetImages").exists()
+
+
+def test_symlinks_in_an_extracted_folder_are_not_followed(tmp_path, photo):
+    secret = tmp_path / "outside.jpg"
+    secret.write_bytes(faults.jpeg_bytes(photo))
+    cats = tmp_path / "manual" / "PetImages" / "Cat"
+    cats.mkdir(parents=True)
+    (cats / "1.jpg").write_bytes(faults.jpeg_bytes(photo))
+    os.symlink(secret, cats / "2.jpg")
+    builder = build(pet.Builder, tmp_path / "data", manual_dir=tmp_path / "manual")
+    assert set(stored_examples(builder)) == {"PetImages/Cat/1.jpg"}
+    report = builder.info.metadata[report_lib.METADATA_KEY]["train"]
+    assert [f["reason"] for f in report["files"]] == ["symbolic link: not followed"]
+
+
+def _patch_central_size(path, member: str, size: int) -> None:
+    """Makes the central directory claim `size` uncompressed bytes for `member` (a zip bomb's lie)."""
+    data = bytearray(path.read_bytes())
+    entry = data.find(b"PK\x01\x02")
+    while entry >= 0:
+        name_length = struct.unpack("<H", data[entry + 28 : entry + 30])[0]
+        if data[entry + 46 : entry + 46 + name_length] == member.encode():
+            data[entry + 24 : entry + 28] = struct.pack("<I", size)
+            break
+        entry = data.find(b"PK\x01\x02", entry + 4)
+    path.write_bytes(bytes(data))
+
+
+def test_member_declaring_an_absurd_size_is_skipped_unread(tmp_path, photo):
+    (tmp_path / "manual").mkdir()
+    archive = tmp_path / "manual" / "pets.zip"
+    _zip(archive, {"PetImages/Cat/1.jpg": faults.jpeg_bytes(photo), "PetImages/Cat/2.jpg": faults.jpeg_bytes(photo)})
+    _patch_central_size(archive, "PetImages/Cat/2.jpg", 4_000_000_000)
+    builder = build(pet.Builder, tmp_path / "data", manual_dir=tmp_path / "manual")
+    report = builder.info.metadata[report_lib.METADATA_KEY]["train"]
+    assert report["reasons"]["skipped"] == {"file too large": 1} and report["stored"] == 1
+
+
+def test_crc_mismatch_is_a_clear_error_and_nothing_is_published(tmp_path, photo):
+    (tmp_path / "manual").mkdir()
+    archive = tmp_path / "manual" / "pets.zip"
+    jpeg = faults.jpeg_bytes(photo)
+    _zip(archive, {"PetImages/Cat/1.jpg": jpeg}, compression=zipfile.ZIP_STORED)
+    data = bytearray(archive.read_bytes())
+    middle = data.find(jpeg) + len(jpeg) // 2
+    data[middle] ^= 0xFF
+    archive.write_bytes(bytes(data))
+    with pytest.raises(sources.DamagedArchiveError, match="(?s)PetImages/Cat/1.jpg.*download it again"):
+        build(pet.Builder, tmp_path / "data", manual_dir=tmp_path / "manual")
+    assert not list((tmp_path / "data").rglob("dataset_info.json"))
+    assert not list((tmp_path / "data").rglob("*.tfrecord*"))
+
+
+def _base_files() -> list[bytes]:
+    image = Image.linear_gradient("L").convert("RGB").resize((96, 64))
+    out = [faults.jpeg_bytes(image), faults.jpeg_bytes(image, progressive=True), faults.jpeg_bytes(image.convert("CMYK"))]
+    for fmt in ("PNG", "GIF", "BMP"):
+        buffer = io.BytesIO()
+        image.save(buffer, fmt)
+        out.append(buffer.getvalue())
+    return out
+
+
+BASES = _base_files()
+
+
+@st.composite
+def mutated_files(draw) -> bytes:
+    data = bytearray(draw(st.sampled_from(BASES)))
+    for _ in range(draw(st.integers(1, 6))):
+        kind = draw(st.sampled_from(["flip", "cut", "insert", "delete", "zero"]))
+        position = draw(st.integers(0, max(0, len(data) - 1)))
+        if kind == "flip" and data:
+            data[position] ^= draw(st.integers(1, 255))
+        elif kind == "cut":
+            del data[position:]
+        elif kind == "insert":
+            data[position:position] = draw(st.binary(min_size=1, max_size=64))
+        elif kind == "delete":
+            del data[position : position + draw(st.integers(1, 64))]
+        elif kind == "zero":
+            data[position : position + 16] = bytes(min(16, len(data) - position))
+    return bytes(data)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=mutated_files())
+def test_fuzzed_images_only_ever_end_in_a_verdict(data, decode_silently):
+    started = time.perf_counter()
+    verdict = sanitize.sanitize(data)  # must not raise
+    assert time.perf_counter() - started < 5
+    assert verdict.outcome in (sanitize.STORED, sanitize.REPAIRED, sanitize.SKIPPED)
+    if verdict.outcome == sanitize.SKIPPED:
+        assert verdict.jpeg is None and verdict.reason
+        return
+    simplejpeg.decode_jpeg(verdict.jpeg, strict=True)
+    assert decode_silently(verdict.jpeg) == (verdict.height, verdict.width, 3)
