@@ -1,6 +1,7 @@
 """The contenders, each run in its own process by `benchmarks.measure`: one JSON line out.
 
     python -m benchmarks.contenders ours ZIP DATA_DIR [BEAM_WORKERS]
+    python -m benchmarks.contenders ours_landmark MANUAL_DIR DATA_DIR
     python -m benchmarks.contenders tfds_cats_vs_dogs ZIP DATA_DIR
     python -m benchmarks.contenders blog ZIP OUT_DIR
     python -m benchmarks.contenders read_floor ZIP
@@ -52,6 +53,18 @@ def ours(zip_path: str, data_dir: str, beam_workers: str = "0") -> dict:
         kept_input = sum(i.file_size for i in _image_members(archive) if i.filename not in kept)
     return {"images": report["image_files"], "examples": report["stored"] + report["repaired"],
             "output_bytes": _tree_bytes(builder.data_dir), "kept_input_bytes": kept_input}
+
+
+def ours_landmark(manual_dir: str, data_dir: str) -> dict:
+    import tensorflow_datasets as tfds
+
+    import landmark_images
+
+    builder = landmark_images.Builder(config="full", data_dir=data_dir)
+    builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
+    report = builder.info.metadata["build_report"]
+    return {split: r["image_files"] for split, r in report.items()} | {
+        "images": sum(r["image_files"] for r in report.values()), "output_bytes": _tree_bytes(builder.data_dir)}
 
 
 def tfds_cats_vs_dogs(zip_path: str, data_dir: str) -> dict:

@@ -1,0 +1,52 @@
+"""landmark_images on a full-scale Dacon replica: img/s and peak RSS, both splits.
+
+    python -m benchmarks.landmark [--metadata ../shared/dacon_metadata] [--layout single_zip] [--repeat 1]
+
+Uses the real Dacon metadata when the folder exists (88,102 train ids, 37,964 test ids,
+1,049 classes), else synthetic metadata of the same shape; images are small generated
+JPEGs, so this measures the per-file pipeline (listing, matching, reading, validating,
+writing), not decoding large photos. Peak RSS here against the 25k PetImages build shows
+whether memory grows with the number of images.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+import shutil
+
+from benchmarks import measure
+from clean_images.replica import DaconMetadata, write_dacon_replica
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--metadata", type=pathlib.Path, default=ROOT.parent / "shared" / "dacon_metadata")
+    parser.add_argument("--layout", default="single_zip", choices=["single_zip", "split_zips", "extracted"])
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--workdir", type=pathlib.Path, default=pathlib.Path("/tmp/clean-images-bench"))
+    args = parser.parse_args()
+
+    real = args.metadata.is_dir()
+    metadata = DaconMetadata.from_dir(args.metadata) if real else DaconMetadata.synthetic()
+    manual = args.workdir / f"dacon-{args.layout}-{'real' if real else 'synthetic'}"
+    if not manual.exists():
+        write_dacon_replica(manual, metadata, args.layout, "cp949", "cp949", seed=1)
+    runs = []
+    for _ in range(args.repeat):
+        shutil.rmtree(args.workdir / "scratch-landmark", ignore_errors=True)
+        runs.append(measure.run("landmark", ["ours_landmark", str(manual), str(args.workdir / "scratch-landmark")]))
+    median, low, high = measure.summary(runs)
+    result = runs[-1].result
+    print(f"\nlandmark_images, {'real' if real else 'synthetic'} metadata, {args.layout} (CP949), "
+          f"train {result['train']:,} + test {result['test']:,} files\n")
+    print("| img/s median (min-max) | wall s | peak RSS MiB |")
+    print("| --- | --- | --- |")
+    print(f"| {result['images'] / median:,.0f} ({result['images'] / high:,.0f}-{result['images'] / low:,.0f}) "
+          f"| {median:.1f} | {max(r.peak_rss_mb for r in runs):,.0f} |")
+
+
+if __name__ == "__main__":
+    main()
