@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import collections
 import os
-import zipfile
 from concurrent import futures
 from typing import Any, Callable, Iterable, Iterator, TypeVar
 

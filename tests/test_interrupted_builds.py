@@ -52,7 +52,7 @@ def test_build_killed_midway_publishes_nothing_and_a_rerun_completes(sig, manual
     process.wait(timeout=120)
     assert process.returncode != 0
     assert not _published(tmp_path)
-    with pytest.raises(Exception):  # no partial dataset is visible to readers
+    with pytest.raises(AssertionError, match="could not find data"):  # nothing partial is visible
         tfds.builder("pet_images/full", data_dir=str(tmp_path)).as_dataset(split="train")
 
     rerun = subprocess.run(_build_command(manual_dir, tmp_path), capture_output=True, text=True, timeout=600)
