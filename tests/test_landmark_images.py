@@ -203,3 +203,10 @@ def test_missing_csvs_are_listed_truthfully(tmp_path):
     (tmp_path / "manual" / "train" / "x" / "y" / "a.JPG").write_bytes(b"\xff\xd8\xff")
     with pytest.raises(landmark.MetadataError, match=r"category.csv was not found.*CSV/JSON files found: none"):
         _build(tmp_path / "data", tmp_path / "manual")
+
+
+def test_csv_in_an_unknown_encoding_names_the_file_and_the_fix(metadata, tmp_path):
+    write_dacon_replica(tmp_path / "manual", metadata, "extracted", seed=1)
+    (tmp_path / "manual" / "train.csv").write_bytes("id,landmark_id\n".encode() + bytes([0xFF, 0xFE, 0x81, 0x00]) * 20)
+    with pytest.raises(ValueError, match="train.csv is neither UTF-8 nor CP949.*Re-save it as UTF-8"):
+        _build(tmp_path / "data", tmp_path / "manual")
