@@ -102,16 +102,16 @@ class Builder(builder_lib.CleanImageBuilder):
 
     VERSION = tfds.core.Version("1.0.0")
     RELEASE_NOTES = {"1.0.0": "Initial release: train (88,102 labelled) and test (37,964 unlabelled)."}
-    BUILDER_CONFIGS = [
-        LandmarkConfig(name="full", description="The complete Dacon data (manual download)."),
+    BUILDER_CONFIGS = [  # sample first: `tfds build landmark_images` (every config) builds it first
         LandmarkConfig(
             name="sample",
             num_classes=6,
             description="A mini-archive shipped in the package: real class names and ids of 6 "
             "landmarks (renumbered 0-5), a CP949 zip with awkward names and faulty files.",
         ),
+        LandmarkConfig(name="full", description="The complete Dacon data (manual download)."),
     ]
-    DEFAULT_CONFIG_NAME = "full"
+    DEFAULT_BUILDER_CONFIG_NAME = "full"  # tfds.load("NAME") means the real data
     MANUAL_DOWNLOAD_INSTRUCTIONS = _MANUAL_STEPS
 
     def __init__(self, *, skip_mismatches: bool = False, **kwargs):

@@ -37,15 +37,15 @@ class Builder(builder_lib.CleanImageBuilder):
         "1.0.0": "Initial release: clean JPEGs byte-for-byte, faulty files repaired or skipped "
         "with a reason, build report in the metadata.",
     }
-    BUILDER_CONFIGS = [
-        tfds.core.BuilderConfig(name="full", description="The complete Microsoft archive (24,998 images)."),
+    BUILDER_CONFIGS = [  # sample first: `tfds build pet_images` (every config) builds it even offline
         tfds.core.BuilderConfig(
             name="sample",
             description="A small archive shipped in the package, with one file of every fault kind: "
             "builds offline in seconds.",
         ),
+        tfds.core.BuilderConfig(name="full", description="The complete Microsoft archive (24,998 images)."),
     ]
-    DEFAULT_CONFIG_NAME = "full"
+    DEFAULT_BUILDER_CONFIG_NAME = "full"  # tfds.load("NAME") means the real data
     MANUAL_DOWNLOAD_INSTRUCTIONS = (
         "Optional: without a manual_dir the archive is downloaded. If the download fails:\n"
         + _MANUAL_STEPS

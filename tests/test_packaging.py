@@ -73,3 +73,15 @@ def test_wheel_installs_and_builds_the_sample_anywhere(tmp_path):
     )
     landmark = json.loads((data / "landmark_images" / "sample" / "1.0.0" / "metadata.json").read_text())
     assert landmark["build_report"]["test"]["stored"] > 0
+
+
+def test_the_default_config_is_the_real_data(tmp_path):
+    import tensorflow_datasets as tfds
+
+    import landmark_images  # noqa: F401  # registers the builders
+    import pet_images  # noqa: F401
+
+    for name in ("pet_images", "landmark_images"):
+        builder = tfds.builder(name, data_dir=str(tmp_path))
+        assert builder.builder_config.name == "full", name
+        assert builder.data_path.parts[-2:] == ("full", "1.0.0")
