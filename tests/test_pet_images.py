@@ -6,6 +6,7 @@ import collections
 import http.server
 import shutil
 import threading
+import time
 import zipfile
 
 import pytest
@@ -198,3 +199,16 @@ def test_same_name_twice_is_reported_not_lost(tmp_path, photo):
     report = builder.info.metadata[report_lib.METADATA_KEY]["train"]
     assert report["image_files"] == 3 and report["stored"] == 2 and report["skipped"] == 1
     assert report["files"][0]["reason"].startswith("duplicate name")
+
+
+def test_unresolvable_host_fails_at_once_with_the_manual_dir_steps(tmp_path, monkeypatch):
+    """Offline, TFDS would retry for minutes before failing; the host check answers at once."""
+    monkeypatch.setattr(pet, "DOWNLOAD_URL", "https://no-such-host.invalid/kagglecatsanddogs_5340.zip")
+    for proxy in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(proxy, raising=False)
+    builder = pet.Builder(config="full", data_dir=str(tmp_path / "data"))
+    started = time.perf_counter()
+    with pytest.raises(builder_lib.DownloadFailedError, match=r"(?s)cannot resolve no-such-host.invalid.*--manual_dir"):
+        builder.download_and_prepare(download_dir=str(tmp_path / "downloads"))
+    assert time.perf_counter() - started < 30
+    _assert_nothing_written(tmp_path / "data")
