@@ -9,7 +9,7 @@ import dataclasses
 from typing import Any
 
 from clean_images.sanitize import REPAIRED, SKIPPED, Verdict, sanitize
-from clean_images.sources import MemberRef
+from clean_images.sources import MemberRef, OversizedMemberError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,4 +40,8 @@ def read_and_sanitize(entry: Entry) -> Verdict:
     """The per-image work: read the file (unless absurdly large) and decide its fate."""
     if entry.ref.size > MAX_FILE_BYTES:
         return Verdict(SKIPPED, "file too large", f"{entry.ref.size} bytes declared; not read")
-    return sanitize(entry.ref.read())
+    try:
+        data = entry.ref.read()
+    except OversizedMemberError as e:
+        return Verdict(SKIPPED, "file too large", str(e))
+    return sanitize(data)

@@ -32,6 +32,10 @@ class DamagedArchiveError(RuntimeError):
     """The archive cannot be read to the end: it was cut short or corrupted."""
 
 
+class OversizedMemberError(ValueError):
+    """A zip member inflates past the size it declares (a zip bomb): refused, not read on."""
+
+
 @dataclasses.dataclass(frozen=True)
 class MemberRef:
     """A picklable address of one file (a zip member or a file below a folder).
@@ -91,8 +95,10 @@ class _OpenZip:
         else:
             inflater = zlib.decompressobj(-15)
             data = inflater.decompress(compressed, info.file_size + 1)  # never past the declared size
+        if len(data) > info.file_size:
+            raise OversizedMemberError(f"inflates past its declared {info.file_size} bytes; stopped there")
         if len(data) != info.file_size:
-            raise zipfile.BadZipFile(f"member inflates to {len(data)}+ bytes, not the declared {info.file_size}")
+            raise zipfile.BadZipFile(f"member inflates to {len(data)} bytes, not the declared {info.file_size}")
         if zlib.crc32(data) != info.CRC:
             raise zipfile.BadZipFile("Bad CRC-32")
         return data

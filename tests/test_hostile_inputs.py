@@ -7,6 +7,7 @@ import os
 import struct
 import time
 import zipfile
+import zlib
 
 import pytest
 import simplejpeg
@@ -142,3 +143,24 @@ def test_fuzzed_images_only_ever_end_in_a_verdict(data, decode_silently):
         return
     simplejpeg.decode_jpeg(verdict.jpeg, strict=True)
     assert decode_silently(verdict.jpeg) == (verdict.height, verdict.width, 3)
+
+
+def test_member_inflating_past_its_declared_size_is_skipped(tmp_path, photo):
+    """A zip bomb lies small in the directory: inflation stops at the declared size."""
+    (tmp_path / "manual").mkdir()
+    archive = tmp_path / "manual" / "pets.zip"
+    _zip(archive, {"PetImages/Cat/1.jpg": faults.jpeg_bytes(photo), "PetImages/Cat/2.jpg": bytes(5_000_000)})
+    _patch_central_size(archive, "PetImages/Cat/2.jpg", 1000)
+    builder = build(pet.Builder, tmp_path / "data", manual_dir=tmp_path / "manual")
+    report = builder.info.metadata[report_lib.METADATA_KEY]["train"]
+    assert report["reasons"]["skipped"] == {"file too large": 1} and report["stored"] == 1
+
+
+def test_png_claiming_a_huge_canvas_is_skipped_before_decoding(photo):
+    buffer = io.BytesIO()
+    photo.save(buffer, "PNG")
+    png = bytearray(buffer.getvalue())
+    png[16:24] = struct.pack(">II", 100_000, 100_000)  # IHDR width and height
+    png[29:33] = struct.pack(">I", zlib.crc32(bytes(png[12:29])))  # a valid chunk again
+    verdict = sanitize.sanitize(bytes(png))
+    assert (verdict.outcome, verdict.reason) == (sanitize.SKIPPED, "decompression bomb"), verdict
