@@ -13,9 +13,9 @@ import pytest
 import simplejpeg
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from PIL import Image
 
 from clean_images import faults, sanitize, sources
+from clean_images.replica import photos
 from clean_images import report as report_lib
 from pet_images import pet_images_dataset_builder as pet
 from tests.helpers import build, stored_examples
@@ -100,7 +100,8 @@ def test_crc_mismatch_is_a_clear_error_and_nothing_is_published(tmp_path, photo)
 
 
 def _base_files() -> list[bytes]:
-    image = Image.linear_gradient("L").convert("RGB").resize((96, 64))
+    """Small real photos (scikit-image's cat) in every container the archives hold."""
+    image = next(photos("cat", seed=5, max_width=96))
     out = [faults.jpeg_bytes(image), faults.jpeg_bytes(image, progressive=True), faults.jpeg_bytes(image.convert("CMYK"))]
     for fmt in ("PNG", "GIF", "BMP"):
         buffer = io.BytesIO()

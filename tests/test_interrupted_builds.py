@@ -11,6 +11,7 @@ import time
 import pytest
 import tensorflow_datasets as tfds
 
+import pet_images  # noqa: F401  # registers the builder for tfds.builder below
 from clean_images.replica import write_pet_archive
 
 TFDS = str(pathlib.Path(sys.executable).parent / "tfds")
@@ -22,7 +23,7 @@ EXPECTED: dict[str, str] = {}
 @pytest.fixture(scope="module")
 def manual_dir(tmp_path_factory) -> pathlib.Path:
     folder = tmp_path_factory.mktemp("manual")
-    EXPECTED.update(write_pet_archive(str(folder / "pets.zip"), images_per_class=1500,
+    EXPECTED.update(write_pet_archive(str(folder / "pets.zip"), images_per_class=2500,
                                       faults={"png_as_jpg": 2, "empty": 1}, seed=3))
     return folder
 
@@ -47,8 +48,11 @@ def test_build_killed_midway_publishes_nothing_and_a_rerun_completes(sig, manual
     while time.time() < deadline and not list(tmp_path.glob("pet_images/full/incomplete.*")):
         time.sleep(0.05)  # wait until it is writing
     assert list(tmp_path.glob("pet_images/full/incomplete.*")), "the build never started writing"
-    time.sleep(0.5)
+    time.sleep(0.2)  # into reading and writing examples (the whole build takes ~1 s here)
+    process.send_signal(signal.SIGSTOP)  # freeze it there, so the signal below lands mid-build
+    assert process.poll() is None and not _published(tmp_path), "the build was over: make the archive larger"
     process.send_signal(sig)
+    process.send_signal(signal.SIGCONT)
     process.wait(timeout=120)
     assert process.returncode != 0
     assert not _published(tmp_path)
@@ -58,7 +62,7 @@ def test_build_killed_midway_publishes_nothing_and_a_rerun_completes(sig, manual
     rerun = subprocess.run(_build_command(manual_dir, tmp_path), capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     builder = tfds.builder_from_directory(str(tmp_path / "pet_images" / "full" / "1.0.0"))
-    assert builder.info.splits["train"].num_examples == _kept() == 3004
+    assert builder.info.splits["train"].num_examples == _kept() == 5004
     assert sum(1 for _ in builder.as_dataset(split="train")) == _kept()
 
 

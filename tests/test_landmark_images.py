@@ -210,3 +210,26 @@ def test_csv_in_an_unknown_encoding_names_the_file_and_the_fix(metadata, tmp_pat
     (tmp_path / "manual" / "train.csv").write_bytes("id,landmark_id\n".encode() + bytes([0xFF, 0xFE, 0x81, 0x00]) * 20)
     with pytest.raises(ValueError, match="train.csv is neither UTF-8 nor CP949.*Re-save it as UTF-8"):
         _build(tmp_path / "data", tmp_path / "manual")
+
+
+def test_duplicate_train_csv_id_names_the_line(metadata, tmp_path):
+    write_dacon_replica(tmp_path / "manual", metadata, "extracted", seed=1)
+    train_csv = tmp_path / "manual" / "train.csv"
+    first_row = train_csv.read_text().splitlines()[1]
+    train_csv.write_text(train_csv.read_text() + first_row + "\n")
+    with pytest.raises(landmark.MetadataError, match=r"train.csv line \d+: id .* appears twice"):
+        _build(tmp_path / "data", tmp_path / "manual")
+
+
+def test_hostile_members_in_a_dacon_zip_are_refused_and_reported(metadata, tmp_path):
+    import zipfile
+
+    expected = write_dacon_replica(tmp_path / "manual", metadata, "single_zip", seed=6)
+    with zipfile.ZipFile(tmp_path / "manual" / "open.zip", "a") as archive:
+        archive.writestr("../train/서울시/x/escape.JPG", b"\xff\xd8\xff")
+        archive.writestr("/abs/test/a/abs.JPG", b"\xff\xd8\xff")
+    builder = _build(tmp_path / "data", tmp_path / "manual")
+    _assert_matches_metadata(builder, metadata, expected)
+    report = builder.info.metadata[report_lib.METADATA_KEY]
+    refused = [f for r in report.values() for f in r["files"] if f["reason"].startswith("unsafe path")]
+    assert sorted(f["path"] for f in refused) == ["../train/서울시/x/escape.JPG", "/abs/test/a/abs.JPG"]

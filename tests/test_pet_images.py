@@ -11,7 +11,9 @@ import zipfile
 
 import pytest
 import tensorflow_datasets as tfds
+from etils import epath
 
+import checksums
 from clean_images import builder as builder_lib
 from clean_images import faults, sources
 from clean_images import report as report_lib
@@ -211,4 +213,34 @@ def test_unresolvable_host_fails_at_once_with_the_manual_dir_steps(tmp_path, mon
     with pytest.raises(builder_lib.DownloadFailedError, match=r"(?s)cannot resolve no-such-host.invalid.*--manual_dir"):
         builder.download_and_prepare(download_dir=str(tmp_path / "downloads"))
     assert time.perf_counter() - started < 30
+    _assert_nothing_written(tmp_path / "data")
+
+
+def test_download_with_a_wrong_checksum_is_tfds_error_plus_the_hint(tmp_path, monkeypatch, request):
+    payload = b"PK\x05\x06" + bytes(18)  # an empty zip: not what the registered checksum says
+
+    class Serve(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Serve)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    request.addfinalizer(server.shutdown)
+    url = f"http://127.0.0.1:{server.server_port}/kagglecatsanddogs_5340.zip"
+    registered = tmp_path / "pet_images.tsv"
+    registered.write_text(f"{url}\t{len(payload)}\t{'0' * 64}\tkagglecatsanddogs_5340.zip\n")
+    monkeypatch.setattr(pet, "DOWNLOAD_URL", url)
+    monkeypatch.setattr(checksums, "path_for", lambda name: epath.Path(registered))
+    clear = tfds.core.DatasetBuilder.__dict__["url_infos"].fget.__func__.cache_clear  # TFDS memoizes them
+    clear()
+    request.addfinalizer(clear)
+    builder = pet.Builder(config="full", data_dir=str(tmp_path / "data"))
+    with pytest.raises(builder_lib.DownloadFailedError, match=r"(?s)[Cc]hecksum.*--manual_dir"):
+        builder.download_and_prepare(download_dir=str(tmp_path / "downloads"))
     _assert_nothing_written(tmp_path / "data")
