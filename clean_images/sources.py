@@ -119,8 +119,6 @@ def _open_zip(path: str, fresh: bool = False) -> _OpenZip:
 class Source(Protocol):
     """A read-only set of files addressed by normalized '/'-separated relative paths."""
 
-    description: str
-
     refused: list[tuple[str, str]]  # (name, why): unsafe paths and name twins, reported, never read
 
     def members(self) -> list[str]: ...
@@ -177,7 +175,6 @@ class ZipSource:
 
     def __init__(self, path: epath.PathLike):
         self.path = epath.Path(path)
-        self.description = f"zip archive {self.path}"
         try:
             archive = _open_zip(os.fspath(self.path), fresh=True).archive  # the file may have changed
         except (zipfile.BadZipFile, OSError, EOFError) as e:
@@ -208,7 +205,6 @@ class FolderSource:
     def __init__(self, root: epath.PathLike, prefix: str = ""):
         self.root = epath.Path(root)
         self.prefix = prefix  # e.g. "PetImages/": members then read like the zip's
-        self.description = f"folder {self.root}"
 
     def members(self) -> list[str]:
         return sorted(self._listing[0])
