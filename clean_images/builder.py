@@ -226,23 +226,23 @@ def find_manual_source(
     for path in listing:
         seen.append(path.name + ("/" if path.is_dir() else ""))
         if path.is_dir():
-            folders += [f for f in _candidate_folders(path, folder_names) if looks_like_dataset(_folder_members(f))]
+            folders += [f for f in map(_prefixed_folder, _candidate_folders(path, folder_names)) if looks_like_dataset(f.members())]
         elif is_zip(path):
             source = _open_zip_candidate(path, registered)
             if looks_like_dataset(source.members()):
                 (known_zips if path.stat().length in registered else other_zips).append(source)
-    if manual_dir.name in folder_names and looks_like_dataset(_folder_members(manual_dir)):
-        folders.append(manual_dir)
+    if manual_dir.name in folder_names and looks_like_dataset((itself := _prefixed_folder(manual_dir)).members()):
+        folders.append(itself)
 
     if known_zips:
         return known_zips[0]
     if folders:
         logging.warning(
             "Building from the folder %s: an extracted folder cannot be checksum-validated%s.",
-            folders[0],
+            folders[0].root,
             f"; ignoring the unregistered zip(s) beside it: {[str(z.path) for z in other_zips]}" if other_zips else "",
         )
-        return sources.FolderSource(folders[0], prefix=folders[0].name + "/")
+        return folders[0]  # already listed while looking: the listing is not walked twice
     if other_zips:
         logging.warning("Building from %s: not a registered archive, so it is not checksum-validated.", other_zips[0].path)
         return other_zips[0]
@@ -286,8 +286,9 @@ def _candidate_folders(path: epath.Path, folder_names: tuple[str, ...]) -> list[
     return [path / name for name in folder_names if (path / name).is_dir()]
 
 
-def _folder_members(folder: epath.Path) -> list[str]:
-    return [f"{folder.name}/{m}" for m in sources.FolderSource(folder).members()]
+def _prefixed_folder(folder: epath.Path) -> sources.FolderSource:
+    """The extracted `PetImages/` folder, its members named as in the zip (`PetImages/Cat/0.jpg`)."""
+    return sources.FolderSource(folder, prefix=folder.name + "/")
 
 
 def is_zip(path: epath.Path) -> bool:

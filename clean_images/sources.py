@@ -32,6 +32,9 @@ class DamagedArchiveError(RuntimeError):
     """The archive cannot be read to the end: it was cut short or corrupted."""
 
 
+MAX_MEMBER_BYTES = 256 * 2**20  # no photo here comes near; a zip entry claiming more is refused unread
+
+
 class OversizedMemberError(ValueError):
     """A zip member inflates past the size it declares (a zip bomb): refused, not read on."""
 
@@ -48,7 +51,6 @@ class MemberRef:
     name: str  # the raw name: as zipfile lists it, or the relative path on disk
     in_zip: bool
     offset: int = -1  # the member's header offset: exact even if two members share a name
-    size: int = -1  # declared uncompressed size (zip), or -1 when unknown
 
     def read(self) -> bytes:
         if not self.in_zip:
@@ -78,6 +80,8 @@ class _OpenZip:
         self._lock = threading.Lock()
 
     def read(self, info: zipfile.ZipInfo) -> bytes:
+        if info.file_size > MAX_MEMBER_BYTES:
+            raise OversizedMemberError(f"{info.file_size} bytes declared; not read")
         if info.flag_bits & 0x1 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
             return self.archive.read(info)  # encrypted, bzip2, lzma: zipfile's own path
         with self._lock:
@@ -193,7 +197,7 @@ class ZipSource:
 
     def ref(self, member: str) -> MemberRef:
         info = self._infos[member]
-        return MemberRef(os.fspath(self.path), info.filename, in_zip=True, offset=info.header_offset, size=info.file_size)
+        return MemberRef(os.fspath(self.path), info.filename, in_zip=True, offset=info.header_offset)
 
     def read(self, member: str) -> bytes:
         return self.ref(member).read()
