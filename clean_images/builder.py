@@ -22,6 +22,7 @@ from etils import epath
 import checksums
 from clean_images import report as report_lib
 from clean_images import sources
+from clean_images import tfrecord
 from clean_images.entries import Entry, example_of, read_and_sanitize
 from clean_images.sources import Source
 
@@ -90,6 +91,12 @@ class CleanImageBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True)
     def _checksums_path(cls) -> epath.Path:
         """The one checksums file of this dataset: `checksums/<name>.tsv` (also for --register_checksums)."""
         return checksums.path_for(cls.name)
+
+    def _example_writer(self) -> tfds.core.writer.ExampleWriter:
+        """TFRecord shards are written without importing TensorFlow (see `clean_images.tfrecord`)."""
+        if self.info.file_format == tfds.core.FileFormat.TFRECORD:
+            return tfrecord.TfRecordExampleWriter()
+        return super()._example_writer()
 
     def _download_and_prepare(self, dl_manager, download_config) -> None:  # pytype: disable=signature-mismatch
         self._report = report_lib.BuildReport()

@@ -1,0 +1,60 @@
+"""Writes TFDS's TFRecord shards without loading TensorFlow.
+
+TFDS's own TFRecord writer goes through `tf.io.TFRecordWriter`, and importing TensorFlow
+costs a build ~2 s and ~500 MB of memory (per Beam worker too) for nothing but record
+framing. The TFRecord format is small: per record, its length (uint64 little-endian), the
+masked CRC-32C of that length, the bytes, their masked CRC-32C. `google-crc32c` computes
+the CRCs in hardware. The files are byte-identical to TensorFlow's (tested).
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from typing import Iterable
+
+import google_crc32c
+from etils import epath
+from tensorflow_datasets.core import file_adapters
+from tensorflow_datasets.core import writer as writer_lib
+
+_MASK_DELTA = 0xA282EAD8
+_BUFFER_BYTES = 4 << 20
+
+
+def masked_crc32c(data: bytes) -> int:
+    """TFRecord's CRC: CRC-32C rotated right by 15 bits plus a constant (see tf/core/lib/hash/crc32c.h)."""
+    crc = google_crc32c.value(data)
+    return (((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF
+
+
+def framed(record: bytes) -> bytes:
+    """One record as it is laid out in a .tfrecord file."""
+    length = struct.pack("<Q", len(record))
+    return b"".join((length, struct.pack("<I", masked_crc32c(length)), record, struct.pack("<I", masked_crc32c(record))))
+
+
+def write_records(path: epath.PathLike, records: Iterable[bytes]) -> None:
+    with epath.Path(path).open("wb") as file:
+        buffered = []
+        size = 0
+        for record in records:
+            buffered.append(framed(record))
+            size += len(record)
+            if size >= _BUFFER_BYTES:
+                file.write(b"".join(buffered))
+                buffered, size = [], 0
+        file.write(b"".join(buffered))
+
+
+class TfRecordExampleWriter(writer_lib.ExampleWriter):
+    """TFDS's ExampleWriter for the TFRecord format, minus the TensorFlow import."""
+
+    def __init__(self) -> None:
+        super().__init__(file_format=file_adapters.FileFormat.TFRECORD)
+
+    def write(self, path: epath.PathLike, examples: Iterable[tuple[object, bytes]]) -> None:
+        if "://" in os.fspath(path):  # gs://, s3://: TensorFlow's file systems do this best
+            return super().write(path, examples)
+        write_records(path, (serialized for _, serialized in examples))
+        return None
