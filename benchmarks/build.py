@@ -25,13 +25,13 @@ FAULTS_PER_25K = {"exif_only": 850, "cmyk_jpeg": 5, "png_as_jpg": 3, "gif_as_jpg
 
 def replica(workdir: pathlib.Path, images: int) -> pathlib.Path:
     """A PetImages zip of `images` image files (both classes), PetImages-sized photos."""
-    path = workdir / f"replica-{images}" / "kagglecatsanddogs_5340.zip"
+    path = workdir / f"pet-replica-{images}" / "kagglecatsanddogs_5340.zip"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         per_class = images // 2
         faults = {k: max(1, round(v * images / 25_000)) if images >= 2_000 else 1 for k, v in FAULTS_PER_25K.items()}
         clean = per_class - sum(faults.values())
-        write_pet_archive(str(path), images_per_class=clean, faults=faults, seed=2025, max_width=500, min_width=380)
+        write_pet_archive(str(path), images_per_class=clean, faults=faults, seed=2025, max_width=500, min_width=440)
     return path
 
 

@@ -24,7 +24,7 @@ def prepare(workdir: pathlib.Path, images: int) -> tuple[pathlib.Path, pathlib.P
     import pet_images
 
     zip_path = replica(workdir, images)
-    data_dir, folder = workdir / f"read-{images}" / "data", workdir / f"read-{images}" / "folder"
+    data_dir, folder = workdir / f"pet-read-{images}" / "data", workdir / f"pet-read-{images}" / "folder"
     builder = pet_images.Builder(config="full", data_dir=str(data_dir))
     if not folder.exists():
         builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=str(zip_path.parent)))

@@ -25,6 +25,7 @@ from clean_images.faults import FAULTS, jpeg_bytes, thumbs_db
 # The real archive's own layout (kagglecatsanddogs_5340.zip).
 PET_EXTRAS = {"CDLA-Permissive-2.0.pdf": b"%PDF-1.5\n% licence stand-in\n", "readme[1].txt": b"Cats vs dogs.\n"}
 FIXED_TIME = (2020, 1, 1, 0, 0, 0)
+_ASPECTS = (0.75, 0.75, 0.75, 0.667, 0.8, 1.0, 1.333)  # height / width, roughly PetImages' mix
 
 
 def _source_photos() -> dict[str, list[np.ndarray]]:
@@ -37,20 +38,25 @@ def _source_photos() -> dict[str, list[np.ndarray]]:
 
 
 def photos(kind: str, seed: int, max_width: int = 500, min_width: int | None = None) -> Iterator[Image.Image]:
-    """Endless varied photos (crop, flip, tint, resize to min_width..max_width) of one kind."""
+    """Endless varied photos of one kind: crops of real photos, flipped and tinted, in
+    PetImages' shapes (mostly 4:3 landscape, some portrait or square), long side
+    min_width..max_width."""
     pool = _source_photos()[kind]
     rng = np.random.default_rng(seed)
     while True:
         source = pool[rng.integers(len(pool))]
         h, w = source.shape[:2]
-        ch, cw = int(h * rng.uniform(0.5, 1.0)), int(w * rng.uniform(0.5, 1.0))
+        aspect = rng.choice(_ASPECTS)  # height / width
+        cw = max(1, int(min(w, h / aspect) * rng.uniform(0.5, 1.0)))
+        ch = max(1, min(h, int(cw * aspect)))
         y, x = rng.integers(0, h - ch + 1), rng.integers(0, w - cw + 1)
         crop = source[y : y + ch, x : x + cw].astype(np.float32) * rng.uniform(0.8, 1.2, size=3)
         image = Image.fromarray(np.clip(crop, 0, 255).astype(np.uint8))
         if rng.random() < 0.5:
             image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-        width = int(rng.integers(min_width or max_width * 2 // 5, max_width + 1))
-        yield image.resize((width, max(1, round(width * ch / cw))), Image.Resampling.BILINEAR)
+        long_side = int(rng.integers(min_width or max_width * 2 // 5, max_width + 1))
+        short_side = max(1, round(long_side * min(cw, ch) / max(cw, ch)))
+        yield image.resize((long_side, short_side) if cw >= ch else (short_side, long_side), Image.Resampling.BILINEAR)
 
 
 def write_pet_archive(
@@ -80,7 +86,7 @@ def write_pet_archive(
                 fault = plan[index]
                 make, outcome = FAULTS[fault]
                 photo = next(stream)
-                data = make(photo) if fault != "clean_jfif" else jpeg_bytes(photo, quality=int(rng.integers(70, 93)))
+                data = make(photo) if fault != "clean_jfif" else jpeg_bytes(photo, quality=int(rng.integers(75, 96)))
                 member = f"{prefix}PetImages/{folder}/{number}.jpg"
                 _write(archive, member, data)
                 expected[member] = outcome
