@@ -6,7 +6,7 @@
     python -m benchmarks.contenders blog ZIP OUT_DIR
     python -m benchmarks.contenders read_floor ZIP
     python -m benchmarks.contenders decode_floor ZIP
-    python -m benchmarks.contenders read_ours DATA_DIR SIZE
+    python -m benchmarks.contenders read_ours DATA_DIR SIZE [DTYPE]
     python -m benchmarks.contenders read_keras FOLDER SIZE
     python -m benchmarks.contenders read_pil FOLDER SIZE [LIMIT]
 """
@@ -18,6 +18,7 @@ import os
 import pathlib
 import re
 import sys
+import time
 import zipfile
 
 _MEMBER = re.compile(r"^PetImages/(Cat|Dog)/[^/]+\.jpg$")
@@ -151,32 +152,41 @@ def _drain(dataset) -> int:
     return count
 
 
-def read_ours(data_dir: str, size: str) -> dict:
+def _timed_drain(make_dataset) -> dict:
+    """Images read and the seconds from building the pipeline to its last batch (imports excluded)."""
+    start = time.perf_counter()
+    count = _drain(make_dataset())
+    return {"images": count, "pipeline_seconds": time.perf_counter() - start}
+
+
+def read_ours(data_dir: str, size: str, dtype: str = "float32") -> dict:
+    import tensorflow as tf
+
     from clean_images import reading
 
-    dataset = reading.training_pipeline("pet_images/full", "train", image_size=int(size), data_dir=data_dir)
-    return {"images": _drain(dataset)}
+    return _timed_drain(lambda: reading.training_pipeline(
+        "pet_images/full", "train", image_size=int(size), data_dir=data_dir, dtype=tf.dtypes.as_dtype(dtype)))
 
 
 def read_keras(folder: str, size: str) -> dict:
     import tensorflow as tf
 
-    dataset = tf.keras.utils.image_dataset_from_directory(
-        folder, image_size=(int(size), int(size)), batch_size=64, shuffle=True, seed=0
-    ).prefetch(tf.data.AUTOTUNE)
-    return {"images": _drain(dataset)}
+    return _timed_drain(lambda: tf.keras.utils.image_dataset_from_directory(
+        folder, image_size=(int(size), int(size)), batch_size=64, shuffle=True, seed=0, verbose=False
+    ).prefetch(tf.data.AUTOTUNE))
 
 
 def read_pil(folder: str, size: str, limit: str = "3000") -> dict:
     """A plain Python loop: PIL decode + resize, one image at a time (on the first `limit`)."""
     from PIL import Image
 
+    start = time.perf_counter()
     count = 0
     for path in sorted(pathlib.Path(folder).rglob("*.jpg"))[: int(limit)]:
         with Image.open(path) as image:
             image.convert("RGB").resize((int(size), int(size)), Image.Resampling.BILINEAR)
         count += 1
-    return {"images": count}
+    return {"images": count, "pipeline_seconds": time.perf_counter() - start}
 
 
 if __name__ == "__main__":
