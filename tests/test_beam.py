@@ -73,3 +73,20 @@ def test_direct_runner_does_not_try_to_download_prism(tmp_path, caplog):
     builder.download_and_prepare(download_config=tfds.download.DownloadConfig(beam_options=PipelineOptions(BEAM_FLAGS)))
     assert builder._beam_splits == ["train"]  # pylint: disable=protected-access
     assert not [r.getMessage() for r in caplog.records if "prism" in r.getMessage().lower()]
+
+
+def test_report_records_of_a_retried_bundle_count_once(tmp_path):
+    """A bundle that ran twice wrote its records twice; a failed one left a .tmp file."""
+    import json
+
+    from clean_images import beam_generation
+
+    prefix = tmp_path / "build-report-train"
+    record = {"path": "PetImages/Cat/1.jpg", "outcome": "stored", "reason": "", "detail": ""}
+    other = dict(record, path="PetImages/Cat/2.jpg", outcome="skipped", reason="empty file")
+    (tmp_path / "build-report-train-a.jsonl").write_text(json.dumps(record) + "\n" + json.dumps(other) + "\n")
+    (tmp_path / "build-report-train-b.jsonl").write_text(json.dumps(record) + "\n")
+    (tmp_path / "build-report-train-c.tmp").write_text(json.dumps(record))
+    records = list(beam_generation.pop_report_records(str(prefix)))
+    assert sorted(r["path"] for r in records) == ["PetImages/Cat/1.jpg", "PetImages/Cat/2.jpg"]
+    assert not list(tmp_path.iterdir())
