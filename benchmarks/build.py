@@ -86,7 +86,9 @@ def print_table(images: int, zip_path: pathlib.Path, runs: dict[str, list[measur
         print(f"| {name} | {images / median:,.0f} ({images / high:,.0f}-{images / low:,.0f}) | "
               f"{peak:,.0f}{f' ({worker:,.0f})' if worker else ''} | {size} |")
     ours = rate["pet_images (this project)"]
-    print(f"\npet_images / TFDS cats_vs_dogs: {ours / rate['TFDS cats_vs_dogs 4.0.1']:.1f}x")
+    per_round = sorted(t.seconds / o.seconds for o, t in zip(runs["pet_images (this project)"], runs["TFDS cats_vs_dogs 4.0.1"]))
+    print(f"\npet_images / TFDS cats_vs_dogs: {ours / rate['TFDS cats_vs_dogs 4.0.1']:.1f}x "
+          f"(per round {per_round[0]:.1f}x-{per_round[-1]:.1f}x)")
     print(f"pet_images / full-decode floor: {ours / rate['floor: read + full decode, all cores']:.0%}")
     if "pet_images on Beam, 2 workers" in rate:
         print(f"Beam 2 workers / 1 worker: {rate['pet_images on Beam, 2 workers'] / rate['pet_images on Beam, 1 worker']:.2f}x")
