@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import pathlib
@@ -65,7 +66,8 @@ def ours_landmark(manual_dir: str, data_dir: str) -> dict:
     builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
     report = builder.info.metadata["build_report"]
     return {split: r["image_files"] for split, r in report.items()} | {
-        "images": sum(r["image_files"] for r in report.values()), "output_bytes": _tree_bytes(builder.data_dir)}
+        "images": sum(r["image_files"] for r in report.values()), "output_bytes": _tree_bytes(builder.data_dir),
+        "splits": {split: dataclasses.asdict(t) for split, t in builder.split_timings.items()}}
 
 
 def tfds_cats_vs_dogs(zip_path: str, data_dir: str) -> dict:

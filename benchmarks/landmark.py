@@ -1,6 +1,7 @@
 """landmark_images on a full-scale Dacon replica: img/s and peak RSS, both splits.
 
     python -m benchmarks.landmark [--metadata ../shared/dacon_metadata] [--layout single_zip] [--repeat 1]
+                                  [--classes N --test-images M]   (a smaller replica: CI's smoke run)
 
 Uses the real Dacon metadata when the folder exists (88,102 train ids, 37,964 test ids,
 1,049 classes), else synthetic metadata of the same shape; images are small generated
@@ -27,11 +28,17 @@ def main() -> None:
     parser.add_argument("--layout", default="single_zip", choices=["single_zip", "split_zips", "extracted"])
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--workdir", type=pathlib.Path, default=pathlib.Path("/tmp/clean-images-bench"))
+    parser.add_argument("--classes", type=int, help="only the first N classes")
+    parser.add_argument("--test-images", type=int, default=37_964)
     args = parser.parse_args()
 
     real = args.metadata.is_dir()
     metadata = DaconMetadata.from_dir(args.metadata) if real else DaconMetadata.synthetic()
-    manual = args.workdir / f"dacon-{args.layout}-{'real' if real else 'synthetic'}"
+    size = ""
+    if args.classes:
+        metadata = metadata.subset(args.classes, args.test_images)
+        size = f"-{args.classes}-{args.test_images}"
+    manual = args.workdir / f"dacon-{args.layout}-{'real' if real else 'synthetic'}{size}"
     if not manual.exists():
         write_dacon_replica(manual, metadata, args.layout, "cp949", "cp949", seed=1)
     runs = []
@@ -46,6 +53,12 @@ def main() -> None:
     print("| --- | --- | --- |")
     print(f"| {result['images'] / median:,.0f} ({result['images'] / high:,.0f}-{result['images'] / low:,.0f}) "
           f"| {median:.1f} | {max(r.peak_rss_mb for r in runs):,.0f} |")
+    print("\nPer split (generation only: read, validate, serialize; the shards are written after each):\n")
+    print("| split | image files | img/s | peak RSS MiB at its end |")
+    print("| --- | --- | --- | --- |")
+    for split, timing in result["splits"].items():
+        print(f"| {split} | {timing['image_files']:,} | {timing['image_files'] / timing['seconds']:,.0f} | "
+              f"{timing['peak_rss_mib']:,.0f} |")
 
 
 if __name__ == "__main__":

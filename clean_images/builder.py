@@ -8,8 +8,11 @@ order stable, records every outcome, and stores the report in the dataset metada
 from __future__ import annotations
 
 import collections
+import dataclasses
 import os
 import socket
+import sys
+import time
 import urllib.parse
 from concurrent import futures
 from typing import Any, Callable, Iterable, Iterator, TypeVar
@@ -83,6 +86,29 @@ def image_features(**extra: tfds.features.FeatureConnector) -> tfds.features.Fea
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class SplitTiming:
+    """How long one split's in-process generation took: read, validate, serialize (not the shard writing)."""
+
+    image_files: int
+    seconds: float
+    peak_rss_mib: float  # of the whole process so far: splits are built one after the other
+
+    def describe(self, split: str) -> str:
+        rate = self.image_files / self.seconds if self.seconds else 0.0
+        return (f"{split}: {self.image_files:,} image files read, validated and serialized in {self.seconds:.1f} s "
+                f"({rate:,.0f}/s); peak RSS so far {self.peak_rss_mib:,.0f} MiB")
+
+
+def _peak_rss_mib() -> float:
+    try:
+        import resource  # pylint: disable=g-import-not-at-top  # not on Windows
+    except ImportError:
+        return 0.0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes on macOS, KiB on Linux
+
+
 class CleanImageBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
     """Base class: sanitized images, an exact build report, checksums in `checksums/`."""
 
@@ -104,6 +130,7 @@ class CleanImageBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True)
         self._use_beam = bool(download_config.beam_options or download_config.beam_runner)
         self._beam_splits: list[str] = []
         self._entries_seen: collections.Counter = collections.Counter()
+        self.split_timings: dict[str, SplitTiming] = {}  # in-process builds; not stored (not reproducible)
         if self._use_beam:
             download_config = _beam().with_local_runner(download_config)
 
@@ -113,6 +140,8 @@ class CleanImageBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True)
         build_report = self._report.to_json()
         self.info.metadata[report_lib.METADATA_KEY] = build_report
         print("\n" + report_lib.format_table(build_report), flush=True)
+        for split, timing in self.split_timings.items():
+            print(timing.describe(split), flush=True)
 
     def _check_accounting(self) -> None:
         """Three independent counts must agree: entries handed out, verdicts back, examples written."""
@@ -155,10 +184,12 @@ class CleanImageBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True)
 
     def _clean_examples_in_process(self, split: str, entries: Iterable[Entry]) -> Iterator[tuple[str, dict[str, Any]]]:
         split_report = self._report[split]
+        started = time.perf_counter()
         for entry, verdict in ordered_map(read_and_sanitize, entries):
             split_report.record_verdict(entry.filename, verdict)
             if verdict.jpeg is not None:
                 yield entry.filename, example_of(entry, verdict)
+        self.split_timings[split] = SplitTiming(split_report.sanitized, time.perf_counter() - started, _peak_rss_mib())
 
     def _beam_report_prefix(self, split: str) -> str:
         """Workers' report records go inside the dataset's temporary directory, then are removed."""

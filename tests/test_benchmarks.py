@@ -26,3 +26,12 @@ def test_build_benchmark_runs_every_contender(tmp_path):
 def test_read_benchmark_runs_every_contender(tmp_path):
     out = _run("benchmarks.read", tmp_path)
     assert "| clean_images.reading.training_pipeline |" in out and "| keras image_dataset_from_directory |" in out
+
+
+def test_landmark_benchmark_reports_both_splits(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.landmark", "--classes", "3", "--test-images", "20", "--workdir", str(tmp_path)],
+        capture_output=True, text=True, timeout=900,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "| train |" in result.stdout and "| test | 20 |" in result.stdout, result.stdout
