@@ -90,3 +90,31 @@ def test_report_records_of_a_retried_bundle_count_once(tmp_path):
     records = list(beam_generation.pop_report_records(str(prefix)))
     assert sorted(r["path"] for r in records) == ["PetImages/Cat/1.jpg", "PetImages/Cat/2.jpg"]
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("name, splits", [("pet_images", ["train"]), ("landmark_images", ["train", "test"])])
+def test_tfds_cli_with_the_documented_beam_options_matches_the_local_build(name, splits, tmp_path):
+    """The README's command, run by the real `tfds` CLI: output identical to the in-process build."""
+    import pathlib
+    import subprocess
+    import sys
+
+    root = pathlib.Path(__file__).resolve().parent.parent
+    tfds_cli = str(pathlib.Path(sys.executable).parent / "tfds")
+    options = "runner=DirectRunner,direct_num_workers=2,direct_running_mode=multi_processing"
+    result = subprocess.run([tfds_cli, "build", name, "--config", "sample", "--data_dir", str(tmp_path / "cli"),
+                             f"--beam_pipeline_options={options}"], cwd=root, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Build report" in result.stdout and "prism" not in (result.stdout + result.stderr).lower()
+
+    builder_cls = pet.Builder if name == "pet_images" else landmark.Builder
+    local = builder_cls(config="sample", data_dir=str(tmp_path / "local"))
+    local.download_and_prepare()
+    on_beam = tfds.builder_from_directory(str(tmp_path / "cli" / name / "sample" / "1.0.0"))
+    for split in splits:
+        local_examples, beam_examples = stored_examples(local, split), stored_examples(on_beam, split)
+        assert local_examples.keys() == beam_examples.keys()
+        for key, example in local_examples.items():
+            assert example == beam_examples[key], key
+    assert local.info.metadata[report_lib.METADATA_KEY] == on_beam.info.metadata[report_lib.METADATA_KEY]
+    assert [str(s) for s in local.info.splits.values()] == [str(s) for s in on_beam.info.splits.values()]
