@@ -92,12 +92,13 @@ class SplitTiming:
 
     image_files: int
     seconds: float
-    peak_rss_mib: float  # of the whole process so far: splits are built one after the other
+    peak_rss_mib: float  # of the whole process so far (splits are built one after the other); 0: unknown
 
     def describe(self, split: str) -> str:
         rate = self.image_files / self.seconds if self.seconds else 0.0
+        memory = f"; peak RSS so far {self.peak_rss_mib:,.0f} MiB" if self.peak_rss_mib else ""
         return (f"{split}: {self.image_files:,} image files read, validated and serialized in {self.seconds:.1f} s "
-                f"({rate:,.0f}/s); peak RSS so far {self.peak_rss_mib:,.0f} MiB")
+                f"({rate:,.0f}/s){memory}")
 
 
 def _peak_rss_mib() -> float:
@@ -111,6 +112,10 @@ def _peak_rss_mib() -> float:
 
 class CleanImageBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
     """Base class: sanitized images, an exact build report, checksums in `checksums/`."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.split_timings: dict[str, SplitTiming] = {}  # in-process builds; not stored (not reproducible)
 
     @tfds.core.utils.classproperty
     @classmethod
@@ -130,7 +135,7 @@ class CleanImageBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True)
         self._use_beam = bool(download_config.beam_options or download_config.beam_runner)
         self._beam_splits: list[str] = []
         self._entries_seen: collections.Counter = collections.Counter()
-        self.split_timings: dict[str, SplitTiming] = {}  # in-process builds; not stored (not reproducible)
+        self.split_timings = {}
         if self._use_beam:
             download_config = _beam().with_local_runner(download_config)
 

@@ -84,14 +84,21 @@ class _OpenZip:
     def _read_at(self, offset: int, size: int) -> bytes:
         """Local files: pread, no lock (threads read in parallel); remote ones: locked seek+read."""
         if self._fd is not None:
-            return os.pread(self._fd, size, offset)
+            chunks, done = [], 0
+            while done < size:  # pread may return less than asked (network and FUSE file systems)
+                chunk = os.pread(self._fd, size - done, offset + done)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                done += len(chunk)
+            return b"".join(chunks)
         with self._lock:
             self._handle.seek(offset)
             return self._handle.read(size)
 
     def read(self, info: zipfile.ZipInfo) -> bytes:
-        if info.file_size > MAX_MEMBER_BYTES:
-            raise OversizedMemberError(f"{info.file_size} bytes declared; not read")
+        if max(info.file_size, info.compress_size) > MAX_MEMBER_BYTES:
+            raise OversizedMemberError(f"{max(info.file_size, info.compress_size)} bytes declared; not read")
         if info.flag_bits & 0x1 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
             return self.archive.read(info)  # encrypted, bzip2, lzma: zipfile's own path
         header = self._read_at(info.header_offset, 30)

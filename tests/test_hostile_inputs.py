@@ -165,3 +165,38 @@ def test_png_claiming_a_huge_canvas_is_skipped_before_decoding(photo):
     png[29:33] = struct.pack(">I", zlib.crc32(bytes(png[12:29])))  # a valid chunk again
     verdict = sanitize.sanitize(bytes(png))
     assert (verdict.outcome, verdict.reason) == (sanitize.SKIPPED, "decompression bomb"), verdict
+
+
+def test_a_zip_declaring_a_huge_compressed_size_is_refused_unread(tmp_path):
+    """A member whose header claims more compressed bytes than any image has: not allocated, not read."""
+    import struct
+    import zipfile
+
+    from clean_images.sources import MAX_MEMBER_BYTES, OversizedMemberError, ZipSource
+
+    path = tmp_path / "huge.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("PetImages/Cat/1.jpg", b"x" * 100)
+    data = bytearray(path.read_bytes())
+    central = data.rfind(b"PK\x01\x02")
+    struct.pack_into("<I", data, central + 20, MAX_MEMBER_BYTES + 1)  # compressed size in the central directory
+    path.write_bytes(bytes(data))
+    source = ZipSource(str(path))
+    with pytest.raises(OversizedMemberError):
+        source.read("PetImages/Cat/1.jpg")
+
+
+def test_members_read_whole_when_the_file_system_returns_short_reads(tmp_path, monkeypatch):
+    """pread may return fewer bytes than asked (network and FUSE mounts): reading goes on."""
+    import os
+    import zipfile
+
+    from clean_images import sources
+
+    payload = os.urandom(50_000)
+    path = tmp_path / "short.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("PetImages/Dog/7.jpg", payload)
+    real_pread = os.pread
+    monkeypatch.setattr(sources.os, "pread", lambda fd, size, offset: real_pread(fd, min(size, 1000), offset))
+    assert sources.ZipSource(str(path)).read("PetImages/Dog/7.jpg") == payload

@@ -42,3 +42,9 @@ def test_building_the_sample_never_imports_tensorflow(tmp_path, name):
     )
     subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True)
     assert list(tmp_path.glob(f"{name}/sample/*/*.tfrecord*"))
+
+
+def test_many_empty_records_are_flushed_and_framed(tmp_path):
+    path = tmp_path / "empty.tfrecord"
+    tfrecord.write_records(path, (b"" for _ in range(300_000)))
+    assert path.stat().st_size == 300_000 * 16
