@@ -1,13 +1,14 @@
 """landmark_images on a full-scale Dacon replica: img/s and peak RSS, both splits.
 
     python -m benchmarks.landmark [--metadata ../shared/dacon_metadata] [--layout single_zip] [--repeat 1]
-                                  [--classes N --test-images M]   (a smaller replica: CI's smoke run)
+                                  [--image-width 500] [--classes N --test-images M]
 
 Uses the real Dacon metadata when the folder exists (88,102 train ids, 37,964 test ids,
-1,049 classes), else synthetic metadata of the same shape; images are small generated
-JPEGs, so this measures the per-file pipeline (listing, matching, reading, validating,
-writing), not decoding large photos. Peak RSS here against the 25k PetImages build shows
-whether memory grows with the number of images.
+1,049 classes), else synthetic metadata of the same shape. Images are drawn from 256
+generated photos, PetImages-sized by default (long side 440-500 px, ~4 GiB of JPEGs in
+all: far beyond TFDS's 1 GiB in-memory shuffle buffer), so peak RSS here against the 25k
+PetImages build shows whether memory keeps growing with the number of images.
+`--classes 3 --test-images 20 --image-width 64` is CI's smoke size.
 """
 
 from __future__ import annotations
@@ -30,17 +31,18 @@ def main() -> None:
     parser.add_argument("--workdir", type=pathlib.Path, default=pathlib.Path("/tmp/clean-images-bench"))
     parser.add_argument("--classes", type=int, help="only the first N classes")
     parser.add_argument("--test-images", type=int, default=37_964)
+    parser.add_argument("--image-width", type=int, default=500, help="the photos' long side")
     args = parser.parse_args()
 
     real = args.metadata.is_dir()
     metadata = DaconMetadata.from_dir(args.metadata) if real else DaconMetadata.synthetic()
-    size = ""
+    size = f"-{args.image_width}px"
     if args.classes:
         metadata = metadata.subset(args.classes, args.test_images)
-        size = f"-{args.classes}-{args.test_images}"
+        size += f"-{args.classes}-{args.test_images}"
     manual = args.workdir / f"dacon-{args.layout}-{'real' if real else 'synthetic'}{size}"
     if not manual.exists():
-        write_dacon_replica(manual, metadata, args.layout, "cp949", "cp949", seed=1)
+        write_dacon_replica(manual, metadata, args.layout, "cp949", "cp949", seed=1, image_width=args.image_width)
     runs = []
     for _ in range(args.repeat):
         shutil.rmtree(args.workdir / "scratch-landmark", ignore_errors=True)

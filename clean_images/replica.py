@@ -175,8 +175,9 @@ class _RawNameZipInfo(zipfile.ZipInfo):
         return self._raw_name, self.flag_bits & ~0x800
 
 
-def _tiny_jpegs(count: int, seed: int) -> list[bytes]:
-    stream = photos("dog", seed, max_width=64)
+def _jpeg_pool(count: int, seed: int, width: int, min_width: int | None = None) -> list[bytes]:
+    """Distinct photos to draw the replica's files from (files share bytes: cheap to make)."""
+    stream = photos("dog", seed, max_width=width, min_width=min_width)
     return [jpeg_bytes(next(stream), quality=80) for _ in range(count)]
 
 
@@ -191,6 +192,7 @@ def write_dacon_replica(
     misfiled_images: int = 0,
     faults: Mapping[str, int] | None = None,
     seed: int = 0,
+    image_width: int = 64,
 ) -> dict[str, Any]:
     """Writes a Dacon-layout replica in `root`; returns what a correct build must contain.
 
@@ -199,6 +201,7 @@ def write_dacon_replica(
     or "cp949" (Korean Windows zip, no UTF-8 flag; zips only). csv_encoding: "utf-8",
     "utf-8-sig" or "cp949". The mismatch counts plant that many faults of each kind.
     `faults` replaces that many train images with files of those `FAULTS` kinds.
+    `image_width`: the photos' long side (64: tests; ~500: benchmarks, PetImages-sized).
     Returns {"train": {filename: (id, landmark_id, region)}, "test": {filename: id},
     "missing": [ids], "unlisted": [filenames], "misfiled": [filenames],
     "outcomes": {filename: expected outcome}} (filenames NFC, as the dataset stores them).
@@ -206,7 +209,7 @@ def write_dacon_replica(
     root = pathlib.Path(root)
     root.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
-    pool = _tiny_jpegs(64, seed)
+    pool = _jpeg_pool(64, seed, 64) if image_width <= 64 else _jpeg_pool(256, seed, image_width, image_width * 7 // 8)
     pick = lambda: pool[int(rng.integers(len(pool)))]  # noqa: E731
     files: dict[str, bytes] = {}
     expected: dict[str, Any] = {"train": {}, "test": {}, "missing": [], "unlisted": [], "misfiled": []}

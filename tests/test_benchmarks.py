@@ -30,7 +30,7 @@ def test_read_benchmark_runs_every_contender(tmp_path):
 
 def test_landmark_benchmark_reports_both_splits(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "benchmarks.landmark", "--classes", "3", "--test-images", "20", "--workdir", str(tmp_path)],
+        [sys.executable, "-m", "benchmarks.landmark", "--classes", "3", "--test-images", "20", "--image-width", "64", "--workdir", str(tmp_path)],
         capture_output=True, text=True, timeout=900,
     )
     assert result.returncode == 0, result.stderr[-3000:]
