@@ -31,7 +31,8 @@ def replica(workdir: pathlib.Path, images: int) -> pathlib.Path:
         per_class = images // 2
         faults = {k: max(1, round(v * images / 25_000)) if images >= 2_000 else 1 for k, v in FAULTS_PER_25K.items()}
         clean = per_class - sum(faults.values())
-        write_pet_archive(str(path), images_per_class=clean, faults=faults, seed=2025, max_width=500, min_width=440)
+        write_pet_archive(str(path), images_per_class=clean, faults=faults, seed=2025, max_width=500, min_width=440,
+                          realistic=True)
     return path
 
 

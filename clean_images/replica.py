@@ -37,26 +37,33 @@ def _source_photos() -> dict[str, list[np.ndarray]]:
     return {"cat": [data.chelsea()], "dog": others + list(load_sample_images().images)}
 
 
-def photos(kind: str, seed: int, max_width: int = 500, min_width: int | None = None) -> Iterator[Image.Image]:
-    """Endless varied photos of one kind: crops of real photos, flipped and tinted, in
-    PetImages' shapes (mostly 4:3 landscape, some portrait or square), long side
-    min_width..max_width."""
+def photos(
+    kind: str, seed: int, max_width: int = 500, min_width: int | None = None, pet_shapes: bool = False
+) -> Iterator[Image.Image]:
+    """Endless varied photos of one kind: crops of real photos, flipped and tinted, width
+    min_width..max_width. `pet_shapes`: PetImages' shapes instead of any crop (mostly 4:3
+    landscape, some portrait or square; the long side is the drawn width), for benchmarks."""
     pool = _source_photos()[kind]
     rng = np.random.default_rng(seed)
     while True:
         source = pool[rng.integers(len(pool))]
         h, w = source.shape[:2]
-        aspect = rng.choice(_ASPECTS)  # height / width
-        cw = max(1, int(min(w, h / aspect) * rng.uniform(0.5, 1.0)))
-        ch = max(1, min(h, int(cw * aspect)))
+        if pet_shapes:
+            aspect = rng.choice(_ASPECTS)  # height / width
+            cw = max(1, int(min(w, h / aspect) * rng.uniform(0.5, 1.0)))
+            ch = max(1, min(h, int(cw * aspect)))
+        else:
+            ch, cw = int(h * rng.uniform(0.5, 1.0)), int(w * rng.uniform(0.5, 1.0))
         y, x = rng.integers(0, h - ch + 1), rng.integers(0, w - cw + 1)
         crop = source[y : y + ch, x : x + cw].astype(np.float32) * rng.uniform(0.8, 1.2, size=3)
         image = Image.fromarray(np.clip(crop, 0, 255).astype(np.uint8))
         if rng.random() < 0.5:
             image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-        long_side = int(rng.integers(min_width or max_width * 2 // 5, max_width + 1))
-        short_side = max(1, round(long_side * min(cw, ch) / max(cw, ch)))
-        yield image.resize((long_side, short_side) if cw >= ch else (short_side, long_side), Image.Resampling.BILINEAR)
+        width = int(rng.integers(min_width or max_width * 2 // 5, max_width + 1))
+        if pet_shapes and ch > cw:  # portrait: the drawn width is the long side
+            yield image.resize((max(1, round(width * cw / ch)), width), Image.Resampling.BILINEAR)
+        else:
+            yield image.resize((width, max(1, round(width * ch / cw))), Image.Resampling.BILINEAR)
 
 
 def write_pet_archive(
@@ -67,11 +74,13 @@ def write_pet_archive(
     prefix: str = "",
     max_width: int = 500,
     min_width: int | None = None,
+    realistic: bool = False,
 ) -> dict[str, str]:
     """Writes a PetImages-layout zip; returns {member: expected outcome} for its image files.
 
     `faults` says how many files of each fault kind (names of `FAULTS`) each class gets,
     on top of its clean photos; files are numbered like the real ones (0.jpg, 1.jpg, ...).
+    `realistic`: PetImages' shapes and JPEG qualities (75-95; else 70-92), for benchmarks.
     """
     expected: dict[str, str] = {}
     rng = np.random.default_rng(seed)
@@ -79,14 +88,15 @@ def write_pet_archive(
         for name, data in PET_EXTRAS.items():
             _write(archive, prefix + name, data)
         for class_index, (kind, folder) in enumerate((("cat", "Cat"), ("dog", "Dog"))):
-            stream = photos(kind, seed * 2 + class_index, max_width, min_width)
+            stream = photos(kind, seed * 2 + class_index, max_width, min_width, pet_shapes=realistic)
+            qualities = (75, 96) if realistic else (70, 93)
             plan = ["clean_jfif"] * images_per_class + [f for f, n in faults.items() for _ in range(n)]
             order = rng.permutation(len(plan))
             for number, index in enumerate(order):
                 fault = plan[index]
                 make, outcome = FAULTS[fault]
                 photo = next(stream)
-                data = make(photo) if fault != "clean_jfif" else jpeg_bytes(photo, quality=int(rng.integers(75, 96)))
+                data = make(photo) if fault != "clean_jfif" else jpeg_bytes(photo, quality=int(rng.integers(*qualities)))
                 member = f"{prefix}PetImages/{folder}/{number}.jpg"
                 _write(archive, member, data)
                 expected[member] = outcome
@@ -177,7 +187,7 @@ class _RawNameZipInfo(zipfile.ZipInfo):
 
 def _jpeg_pool(count: int, seed: int, width: int, min_width: int | None = None) -> list[bytes]:
     """Distinct photos to draw the replica's files from (files share bytes: cheap to make)."""
-    stream = photos("dog", seed, max_width=width, min_width=min_width)
+    stream = photos("dog", seed, max_width=width, min_width=min_width, pet_shapes=min_width is not None)
     return [jpeg_bytes(next(stream), quality=80) for _ in range(count)]
 
 
