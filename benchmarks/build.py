@@ -5,7 +5,7 @@
 Every contender builds from the same replica archive (made once, then reused), in its own
 process; rounds are interleaved so machine noise hits all alike. Prints a Markdown table:
 median img/s (min-max), peak RSS, output bytes / input bytes, and the ratios the README
-quotes. `--images 200 --repeat 1` is the smoke size CI runs.
+quotes. `--images 120 --repeat 1` is the smoke size CI runs.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@
 
 Uses the real Dacon metadata when the folder exists (88,102 train ids, 37,964 test ids,
 1,049 classes), else synthetic metadata of the same shape. Images are drawn from 256
-generated photos, PetImages-sized by default (long side 440-500 px, ~4 GiB of JPEGs in
+generated photos, PetImages-sized by default (long side 440-500 px, ~3.4 GB of JPEGs in
 all: far beyond TFDS's 1 GiB in-memory shuffle buffer), so peak RSS here against the 25k
 PetImages build shows whether memory keeps growing with the number of images.
 `--classes 3 --test-images 20 --image-width 64` is CI's smoke size.

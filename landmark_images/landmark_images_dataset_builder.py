@@ -165,11 +165,11 @@ class Builder(builder_lib.CleanImageBuilder):
 
     def _apply_mismatch_policy(self, plan: _Plan) -> None:
         """Fails on any disagreement between files and CSVs, unless told to skip (and record) them."""
+        self.info.metadata["build_options"] = {"skip_mismatches": self.skip_mismatches}
         if not plan.mismatches:
             return
         if not self.skip_mismatches:
             raise MismatchError(_describe_mismatches(plan.mismatches))
-        self.info.metadata["build_options"] = {"skip_mismatches": True}
         for kind, offenders in plan.mismatches.items():
             for split, path, detail in offenders:
                 outcome = report_lib.MISSING if kind.endswith("without image") else SKIPPED

@@ -43,7 +43,7 @@ class Builder(builder_lib.CleanImageBuilder):
             description="A small archive shipped in the package, with one file of every fault kind: "
             "builds offline in seconds.",
         ),
-        tfds.core.BuilderConfig(name="full", description="The complete Microsoft archive (24,998 images)."),
+        tfds.core.BuilderConfig(name="full", description="The complete Microsoft archive (25,000 image files; the bad ones repaired or skipped)."),
     ]
     DEFAULT_BUILDER_CONFIG_NAME = "full"  # tfds.load("NAME") means the real data
     MANUAL_DOWNLOAD_INSTRUCTIONS = (

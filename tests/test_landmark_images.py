@@ -66,6 +66,7 @@ def test_every_layout_and_encoding_builds_the_same_dataset(layout, names, csv_en
     _assert_matches_metadata(builder, metadata, expected)
     report = builder.info.metadata[report_lib.METADATA_KEY]
     assert report["train"]["stored"] == len(expected["train"]) and report["test"]["stored"] == len(metadata.test)
+    assert builder.info.metadata["build_options"] == {"skip_mismatches": False}
 
 
 def test_full_scale_replica_single_cp949_zip(tmp_path):
