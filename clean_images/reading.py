@@ -12,8 +12,8 @@
   time, from local disks through 1 MiB buffers (TFDS's default, kept for gs:// and other
   object stores: 8 MiB, read ahead in parallel), and two batches prefetched, so memory
   stays flat.
-- `dtype=tf.uint8` gives the decoded pixels as they are, in a quarter of the memory of
-  float32; cast (or rescale) inside the model.
+- `dtype=tf.uint8` rounds the resized pixels back to bytes, like the images TFDS returns:
+  a quarter of the memory of float32; cast (or rescale) inside the model.
 """
 
 from __future__ import annotations
