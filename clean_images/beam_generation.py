@@ -22,7 +22,6 @@ from tensorflow_datasets.core import download
 
 from clean_images.entries import Entry, example_of, read_and_sanitize
 
-METRICS_NAMESPACE = "clean_images"
 # Images per element: small enough to spread evenly over workers, large enough that Beam's
 # per-element cost (encode, shuffle, decode; ~100 us in the local runner) is noise.
 GROUP_SIZE = 16
@@ -59,15 +58,13 @@ class _SanitizeFn(beam.DoFn):
     def __init__(self, split: str, report_prefix: str):
         self._split = split
         self._report_prefix = report_prefix
-        self._records: list[str] = []
 
     def start_bundle(self) -> None:
-        self._records = []
+        self._records: list[str] = []
 
     def process(self, group: list[Entry]) -> Iterator[tuple[str, dict[str, Any]]]:
         for entry in group:
             verdict = read_and_sanitize(entry)
-            beam.metrics.Metrics.counter(METRICS_NAMESPACE, f"{self._split}/{verdict.outcome}").inc()
             self._records.append(json.dumps(
                 {"path": entry.filename, "outcome": verdict.outcome, "reason": verdict.reason, "detail": verdict.detail},
                 ensure_ascii=False,

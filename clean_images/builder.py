@@ -48,7 +48,7 @@ def worker_count() -> int:
         return os.cpu_count() or 1
 
 
-def ordered_map(fn: Callable[[_T], _R], items: Iterable[_T], workers: int | None = None) -> Iterator[tuple[_T, _R]]:
+def ordered_map(fn: Callable[[_T], _R], items: Iterable[_T]) -> Iterator[tuple[_T, _R]]:
     """Applies `fn` on a thread pool, yielding (item, result) in input order.
 
     At most a few items per worker are in flight, so memory stays bounded however long
@@ -56,7 +56,7 @@ def ordered_map(fn: Callable[[_T], _R], items: Iterable[_T], workers: int | None
     more thread than cores keeps every core decoding while another thread waits for the GIL
     (the consumer, TFDS's serializer, holds it often): measured 8% faster on 2 cores.
     """
-    workers = workers or worker_count() + 1
+    workers = worker_count() + 1
     window = 8 * workers
     with futures.ThreadPoolExecutor(workers, thread_name_prefix="sanitize") as pool:
         pending: collections.deque = collections.deque()

@@ -17,6 +17,7 @@ import functools
 import hashlib
 import io
 import os
+import posixpath
 import struct
 import threading
 import unicodedata
@@ -163,6 +164,15 @@ def is_os_metadata(name: str) -> bool:
     return "__MACOSX" in parts or parts[-1].startswith("._") or parts[-1] == ".DS_Store"
 
 
+def not_an_image_reason(name: str) -> str | None:
+    """Why the file `name` is not an image of a dataset (as the build report says it), or None."""
+    if is_os_metadata(name):
+        return "macOS/Finder metadata (__MACOSX, ._*, .DS_Store)"
+    if not is_image_name(name):
+        return f"not an image file name ({posixpath.splitext(name)[1] or 'no suffix'})"
+    return None
+
+
 def normalize_name(name: str) -> str:
     return unicodedata.normalize("NFC", name)
 
@@ -263,8 +273,8 @@ class FolderSource:
 
 def _add_member(found: dict, refused: list[tuple[str, str]], name: str, value) -> None:
     """Keeps the first file of a safe name; unsafe paths and later twins are refused, with why."""
-    if name is None or name.startswith("/") or ".." in name.split("/"):
-        refused.append((str(name), "unsafe path in the archive (absolute or with ..): not read"))
+    if name.startswith("/") or ".." in name.split("/"):
+        refused.append((name, "unsafe path in the archive (absolute or with ..): not read"))
     elif name in found:
         refused.append((name, "duplicate name in the source (after Unicode normalization): only the first is read"))
     else:

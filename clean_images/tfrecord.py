@@ -30,12 +30,8 @@ def masked_crc32c(data: bytes) -> int:
     return (((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF
 
 
-def framed(record: bytes) -> bytes:
-    """One record as it is laid out in a .tfrecord file."""
-    return b"".join(_frame_parts(record))
-
-
-def _frame_parts(record: bytes) -> tuple[bytes, bytes, bytes]:
+def _framed(record: bytes) -> tuple[bytes, bytes, bytes]:
+    """One record as laid out in a .tfrecord file: header, the record itself (not copied), footer."""
     length = struct.pack("<Q", len(record))
     return length + struct.pack("<I", masked_crc32c(length)), record, struct.pack("<I", masked_crc32c(record))
 
@@ -46,8 +42,7 @@ def write_records(path: epath.PathLike, records: Iterable[bytes]) -> None:
         pending: list[bytes] = []
         size = 0
         for record in records:
-            parts = _frame_parts(record)
-            pending.extend(parts)
+            pending.extend(_framed(record))
             size += len(record) + 16
             if size >= _BUFFER_BYTES:
                 file.writelines(pending)

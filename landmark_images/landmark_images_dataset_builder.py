@@ -220,7 +220,7 @@ def _split_of(member: str) -> str:
 
 
 def _is_image(member: str) -> bool:
-    return sources.is_image_name(member) and not sources.is_os_metadata(member)
+    return sources.not_an_image_reason(member) is None
 
 
 def _read_tables(files: list[_File], num_classes: int) -> _Tables:
@@ -320,7 +320,7 @@ def _plan(files: list[_File], tables: _Tables) -> _Plan:
         split = _split_of(f.member)
         if not _is_image(f.member):
             if parts[-1].lower() not in table_names:
-                plan.ignored.append((split, f.shown, _ignore_reason(f.member)))
+                plan.ignored.append((split, f.shown, sources.not_an_image_reason(f.member)))
             continue
         image_id = posixpath.splitext(parts[-1])[0]
         if image_id in seen:
@@ -351,12 +351,6 @@ def _plan(files: list[_File], tables: _Tables) -> _Plan:
     for offenders in plan.mismatches.values():
         offenders.sort()
     return plan
-
-
-def _ignore_reason(member: str) -> str:
-    if sources.is_os_metadata(member):
-        return "macOS/Finder metadata (__MACOSX, ._*, .DS_Store)"
-    return f"not an image file name ({epath.Path(member).suffix or 'no suffix'})"
 
 
 def _describe_mismatches(mismatches: dict[str, list[tuple[str, str, str]]]) -> str:

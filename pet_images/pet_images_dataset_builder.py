@@ -84,12 +84,11 @@ class Builder(builder_lib.CleanImageBuilder):
         taken: dict[str, str] = {}  # canonical filename -> member: keys must be unique
         for member in source.members():
             match = _MEMBER.match(member)
-            if sources.is_os_metadata(member):
-                self.record_ignored(split, member, "macOS/Finder metadata (__MACOSX, ._*, .DS_Store)")
-            elif match is None:
+            not_an_image = sources.not_an_image_reason(member)
+            if match is None and not sources.is_os_metadata(member):
                 self.record_ignored(split, member, "outside PetImages/Cat and PetImages/Dog")
-            elif not sources.is_image_name(member):
-                self.record_ignored(split, member, f"not an image file name ({epath.Path(member).suffix or 'no suffix'})")
+            elif not_an_image:
+                self.record_ignored(split, member, not_an_image)
             else:
                 label = match[1].lower()
                 filename = f"PetImages/{label.capitalize()}/{match[2]}"
@@ -101,4 +100,4 @@ class Builder(builder_lib.CleanImageBuilder):
 
 
 def _holds_pet_images(members: list[str]) -> bool:
-    return any(_MEMBER.match(m) and sources.is_image_name(m) and not sources.is_os_metadata(m) for m in members)
+    return any(_MEMBER.match(m) and sources.not_an_image_reason(m) is None for m in members)
