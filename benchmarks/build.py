@@ -11,9 +11,7 @@ quotes. `--images 120 --repeat 1` is the smoke size CI runs.
 from __future__ import annotations
 
 import argparse
-import collections
 import pathlib
-import shutil
 
 from benchmarks import measure
 from clean_images.replica import write_pet_archive
@@ -60,22 +58,18 @@ def main() -> None:
 
     zip_path = replica(args.workdir, args.images)
     scratch = args.workdir / "scratch"
-    runs: dict[str, list[measure.Run]] = collections.defaultdict(list)
-    for round_number in range(args.repeat):
-        for name, command in contenders(zip_path, scratch, args.beam).items():
-            shutil.rmtree(scratch, ignore_errors=True)
-            runs[name].append(measure.run(name, command))
-            print(f"round {round_number + 1}: {name}: {runs[name][-1].seconds:.1f} s", flush=True)
+    runs = measure.run_rounds(contenders(zip_path, scratch, args.beam), args.repeat, scratch)
     print_table(args.images, zip_path, runs)
 
 
 def print_table(images: int, zip_path: pathlib.Path, runs: dict[str, list[measure.Run]]) -> None:
-    rate = {name: images / measure.summary(r)[0] for name, r in runs.items()}
+    rate = {}
     print(f"\n{images:,} image files, {zip_path.stat().st_size / 2**20:.0f} MiB zip, median of {len(next(iter(runs.values())))}\n")
     print("| contender | img/s median (min-max) | peak RSS MiB (worker) | output / kept input bytes |")
     print("| --- | --- | --- | --- |")
     for name, name_runs in runs.items():
         median, low, high = measure.summary(name_runs)
+        rate[name] = images / median
         result = name_runs[-1].result
         size = ""
         if "kept_input_bytes" in result:

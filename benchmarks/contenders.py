@@ -37,6 +37,7 @@ def ours(zip_path: str, data_dir: str, beam_workers: str = "0") -> dict:
     import tensorflow_datasets as tfds
 
     import pet_images
+    from clean_images.sanitize import SKIPPED
 
     beam_options = None
     if int(beam_workers):
@@ -50,9 +51,9 @@ def ours(zip_path: str, data_dir: str, beam_workers: str = "0") -> dict:
         download_config=tfds.download.DownloadConfig(manual_dir=os.path.dirname(zip_path), beam_options=beam_options)
     )
     report = builder.info.metadata["build_report"]["train"]
-    kept = {f["path"] for f in report["files"] if f["outcome"] == "skipped"}
+    skipped = {f["path"] for f in report["files"] if f["outcome"] == SKIPPED}
     with zipfile.ZipFile(zip_path) as archive:
-        kept_input = sum(i.file_size for i in _image_members(archive) if i.filename not in kept)
+        kept_input = sum(i.file_size for i in _image_members(archive) if i.filename not in skipped)
     return {"images": report["image_files"], "examples": report["stored"] + report["repaired"],
             "output_bytes": _tree_bytes(builder.data_dir), "kept_input_bytes": kept_input}
 
@@ -72,7 +73,6 @@ def ours_landmark(manual_dir: str, data_dir: str) -> dict:
 
 def tfds_cats_vs_dogs(zip_path: str, data_dir: str) -> dict:
     """TFDS's own builder, untouched but for where its download comes from and its corrupt count."""
-    import tensorflow as tf
     import tensorflow_datasets as tfds
     from tensorflow_datasets.image_classification import cats_vs_dogs
 
@@ -84,7 +84,6 @@ def tfds_cats_vs_dogs(zip_path: str, data_dir: str) -> dict:
     tfds.download.DownloadManager.download = lambda self, url: zip_path if url == cats_vs_dogs._URL else original_download(self, url)
     builder = cats_vs_dogs.CatsVsDogs(data_dir=data_dir)
     builder.download_and_prepare(download_config=tfds.download.DownloadConfig(compute_stats=tfds.download.ComputeStatsMode.SKIP))
-    del tf
     return {"images": len(members), "examples": builder.info.splits["train"].num_examples,
             "output_bytes": _tree_bytes(builder.data_dir)}
 
@@ -147,17 +146,10 @@ def decode_floor(zip_path: str) -> dict:
     return {"images": len(refs), "decoded": decoded}
 
 
-def _drain(dataset) -> int:
-    count = 0
-    for images, _ in dataset:
-        count += int(images.shape[0])
-    return count
-
-
 def _timed_drain(make_dataset) -> dict:
     """Images read and the seconds from building the pipeline to its last batch (imports excluded)."""
     start = time.perf_counter()
-    count = _drain(make_dataset())
+    count = sum(int(images.shape[0]) for images, _ in make_dataset())
     return {"images": count, "pipeline_seconds": time.perf_counter() - start}
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import pathlib
-import shutil
 
 from benchmarks import measure
 from clean_images.replica import DaconMetadata, write_dacon_replica
@@ -43,10 +42,8 @@ def main() -> None:
     manual = args.workdir / f"dacon-{args.layout}-{'real' if real else 'synthetic'}{size}"
     if not manual.exists():
         write_dacon_replica(manual, metadata, args.layout, "cp949", "cp949", seed=1, image_width=args.image_width)
-    runs = []
-    for _ in range(args.repeat):
-        shutil.rmtree(args.workdir / "scratch-landmark", ignore_errors=True)
-        runs.append(measure.run("landmark", ["ours_landmark", str(manual), str(args.workdir / "scratch-landmark")]))
+    scratch = args.workdir / "scratch-landmark"
+    runs = measure.run_rounds({"landmark": ["ours_landmark", str(manual), str(scratch)]}, args.repeat, scratch)["landmark"]
     median, low, high = measure.summary(runs)
     result = runs[-1].result
     print(f"\nlandmark_images, {'real' if real else 'synthetic'} metadata, {args.layout} (CP949), "

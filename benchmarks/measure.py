@@ -6,9 +6,12 @@ for Beam, its worker processes, reported separately so "per worker" is visible.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import json
 import os
+import pathlib
+import shutil
 import statistics
 import subprocess
 import sys
@@ -26,13 +29,13 @@ class Run:
     result: dict
 
 
-def run(name: str, args: list[str], env: dict | None = None) -> Run:
+def run(name: str, args: list[str]) -> Run:
     """`python -m benchmarks.contenders <args>`; the contender prints one JSON line last."""
     start = time.perf_counter()
     process = subprocess.Popen(
         [sys.executable, "-m", "benchmarks.contenders", *args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})},
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
     )
     main = psutil.Process(process.pid)
     peak, peak_child = 0, 0
@@ -50,6 +53,20 @@ def run(name: str, args: list[str], env: dict | None = None) -> Run:
         raise RuntimeError(f"{name} failed:\n{err[-4000:]}")
     result = json.loads(out.strip().splitlines()[-1])
     return Run(name, seconds, peak / 2**20, peak_child / 2**20, result)
+
+
+def run_rounds(contenders: dict[str, list[str]], repeat: int, scratch: pathlib.Path | None = None) -> dict[str, list[Run]]:
+    """Every contender once per round, rounds interleaved so machine noise hits all alike.
+
+    `scratch` (the contenders' output directories) is emptied before each run."""
+    runs: dict[str, list[Run]] = collections.defaultdict(list)
+    for round_number in range(repeat):
+        for name, command in contenders.items():
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
+            runs[name].append(run(name, command))
+            print(f"round {round_number + 1}: {name}: {runs[name][-1].seconds:.1f} s", flush=True)
+    return runs
 
 
 def summary(runs: list[Run]) -> tuple[float, float, float]:

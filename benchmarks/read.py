@@ -12,7 +12,6 @@ it) and the whole process's (adding Python start-up and the ~2-3 s TensorFlow im
 from __future__ import annotations
 
 import argparse
-import collections
 import pathlib
 import statistics
 
@@ -28,8 +27,8 @@ def prepare(workdir: pathlib.Path, images: int) -> tuple[pathlib.Path, pathlib.P
 
     zip_path = replica(workdir, images)
     data_dir, folder = workdir / f"pet-read-{images}" / "data", workdir / f"pet-read-{images}" / "folder"
-    builder = pet_images.Builder(config="full", data_dir=str(data_dir))
     if not folder.exists():
+        builder = pet_images.Builder(config="full", data_dir=str(data_dir))
         builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=str(zip_path.parent)))
         dataset = builder.as_dataset(split="train", decoders={"image": tfds.decode.SkipDecoding()})
         for example in tfds.as_numpy(dataset):
@@ -55,11 +54,7 @@ def main() -> None:
         "keras image_dataset_from_directory": ["read_keras", str(folder), size],
         "PIL loop (1 core)": ["read_pil", str(folder), size],
     }
-    runs: dict[str, list[measure.Run]] = collections.defaultdict(list)
-    for round_number in range(args.repeat):
-        for name, command in contenders.items():
-            runs[name].append(measure.run(name, command))
-            print(f"round {round_number + 1}: {name}: {runs[name][-1].seconds:.1f} s", flush=True)
+    runs = measure.run_rounds(contenders, args.repeat)
 
     print(f"\nread side, {args.size}x{args.size}, batch 64, median of {args.repeat}\n")
     print("| contender | pipeline img/s median (min-max) | whole process img/s | peak RSS MiB |")

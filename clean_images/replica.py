@@ -20,7 +20,7 @@ from typing import Any, Iterator, Mapping
 import numpy as np
 from PIL import Image
 
-from clean_images.faults import FAULTS, jpeg_bytes, thumbs_db
+from clean_images.faults import FAULTS, THUMBS_DB, jpeg_bytes
 
 # The real archive's own layout (kagglecatsanddogs_5340.zip).
 PET_EXTRAS = {"CDLA-Permissive-2.0.pdf": b"%PDF-1.5\n% licence stand-in\n", "readme[1].txt": b"Cats vs dogs.\n"}
@@ -84,12 +84,12 @@ def write_pet_archive(
     """
     expected: dict[str, str] = {}
     rng = np.random.default_rng(seed)
+    qualities = (75, 96) if realistic else (70, 93)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, data in PET_EXTRAS.items():
             _write(archive, prefix + name, data)
         for class_index, (kind, folder) in enumerate((("cat", "Cat"), ("dog", "Dog"))):
             stream = photos(kind, seed * 2 + class_index, max_width, min_width, pet_shapes=realistic)
-            qualities = (75, 96) if realistic else (70, 93)
             plan = ["clean_jfif"] * images_per_class + [f for f, n in faults.items() for _ in range(n)]
             order = rng.permutation(len(plan))
             for number, index in enumerate(order):
@@ -100,7 +100,7 @@ def write_pet_archive(
                 member = f"{prefix}PetImages/{folder}/{number}.jpg"
                 _write(archive, member, data)
                 expected[member] = outcome
-            _write(archive, f"{prefix}PetImages/{folder}/Thumbs.db", thumbs_db(None))
+            _write(archive, f"{prefix}PetImages/{folder}/Thumbs.db", THUMBS_DB)
     return expected
 
 
@@ -185,9 +185,15 @@ class _RawNameZipInfo(zipfile.ZipInfo):
         return self._raw_name, self.flag_bits & ~0x800
 
 
-def _jpeg_pool(count: int, seed: int, width: int, min_width: int | None = None) -> list[bytes]:
-    """Distinct photos to draw the replica's files from (files share bytes: cheap to make)."""
-    stream = photos("dog", seed, max_width=width, min_width=min_width, pet_shapes=min_width is not None)
+def _jpeg_pool(width: int, seed: int) -> list[bytes]:
+    """Distinct photos to draw the replica's files from (files share bytes: cheap to make).
+
+    Up to 64 px: 64 thumbnails of any shape (tests). Larger: 256 photos in PetImages' shapes,
+    long side 7/8 of `width` to `width` (benchmarks)."""
+    if width <= 64:
+        stream, count = photos("dog", seed, max_width=64), 64
+    else:
+        stream, count = photos("dog", seed, max_width=width, min_width=width * 7 // 8, pet_shapes=True), 256
     return [jpeg_bytes(next(stream), quality=80) for _ in range(count)]
 
 
@@ -219,10 +225,10 @@ def write_dacon_replica(
     root = pathlib.Path(root)
     root.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
-    pool = _jpeg_pool(64, seed, 64) if image_width <= 64 else _jpeg_pool(256, seed, image_width, image_width * 7 // 8)
+    pool = _jpeg_pool(image_width, seed)
     pick = lambda: pool[int(rng.integers(len(pool)))]  # noqa: E731
     files: dict[str, bytes] = {}
-    expected: dict[str, Any] = {"train": {}, "test": {}, "missing": [], "unlisted": [], "misfiled": []}
+    expected: dict[str, Any] = {"train": {}, "test": {}, "unlisted": [], "misfiled": []}
 
     train = list(metadata.train)
     order = rng.permutation(len(train))

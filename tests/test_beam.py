@@ -2,44 +2,31 @@
 
 from __future__ import annotations
 
+import json
+import pathlib
+
 import pytest
 import tensorflow_datasets as tfds
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from clean_images import report as report_lib
+from clean_images import beam_generation
 from clean_images.replica import DaconMetadata, write_dacon_replica, write_pet_archive
 from landmark_images import landmark_images_dataset_builder as landmark
 from pet_images import pet_images_dataset_builder as pet
-from tests.helpers import stored_examples
+from tests.helpers import TFDS, assert_same_dataset, build, run_ok
 
 BEAM_FLAGS = ["--runner=DirectRunner", "--direct_num_workers=2", "--direct_running_mode=multi_processing"]
 
 
 def _build_both_ways(builder_cls, tmp_path, config: str, manual_dir=None, **kwargs):
-    builders = {}
-    for way, beam_options in (("local", None), ("beam", PipelineOptions(BEAM_FLAGS))):
-        builder = builder_cls(config=config, data_dir=str(tmp_path / way), **kwargs)
-        builder.download_and_prepare(
-            download_config=tfds.download.DownloadConfig(
-                manual_dir=str(manual_dir) if manual_dir else None, beam_options=beam_options
-            )
-        )
-        builders[way] = builder
-    return builders["local"], builders["beam"]
+    local = build(builder_cls, tmp_path / "local", manual_dir, config, **kwargs)
+    beam = build(builder_cls, tmp_path / "beam", manual_dir, config, PipelineOptions(BEAM_FLAGS), **kwargs)
+    return local, beam
 
 
 def _assert_identical(local, beam, splits):
     assert beam._beam_splits == splits and not local._beam_splits  # pylint: disable=protected-access
-    for split in splits:
-        local_examples, beam_examples = stored_examples(local, split), stored_examples(beam, split)
-        assert local_examples.keys() == beam_examples.keys()
-        for name, example in local_examples.items():
-            other = beam_examples[name]
-            assert example.keys() == other.keys()
-            for feature, value in example.items():
-                assert value == other[feature], (name, feature)
-    assert local.info.metadata[report_lib.METADATA_KEY] == beam.info.metadata[report_lib.METADATA_KEY]
-    assert [str(s) for s in local.info.splits.values()] == [str(s) for s in beam.info.splits.values()]
+    assert_same_dataset(local, beam, splits)
     assert not list(beam.data_path.glob("build-report*")), "worker report records must not stay in the dataset"
 
 
@@ -77,10 +64,6 @@ def test_direct_runner_does_not_try_to_download_prism(tmp_path, caplog):
 
 def test_report_records_of_a_retried_bundle_count_once(tmp_path):
     """A bundle that ran twice wrote its records twice; a failed one left a .tmp file."""
-    import json
-
-    from clean_images import beam_generation
-
     prefix = tmp_path / "build-report-train"
     record = {"path": "PetImages/Cat/1.jpg", "outcome": "stored", "reason": "", "detail": ""}
     other = dict(record, path="PetImages/Cat/2.jpg", outcome="skipped", reason="empty file")
@@ -95,26 +78,11 @@ def test_report_records_of_a_retried_bundle_count_once(tmp_path):
 @pytest.mark.parametrize("name, splits", [("pet_images", ["train"]), ("landmark_images", ["train", "test"])])
 def test_tfds_cli_with_the_documented_beam_options_matches_the_local_build(name, splits, tmp_path):
     """The README's command, run by the real `tfds` CLI: output identical to the in-process build."""
-    import pathlib
-    import subprocess
-    import sys
-
-    root = pathlib.Path(__file__).resolve().parent.parent
-    tfds_cli = str(pathlib.Path(sys.executable).parent / "tfds")
     options = "runner=DirectRunner,direct_num_workers=2,direct_running_mode=multi_processing"
-    result = subprocess.run([tfds_cli, "build", name, "--config", "sample", "--data_dir", str(tmp_path / "cli"),
-                             f"--beam_pipeline_options={options}"], cwd=root, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = run_ok([TFDS, "build", name, "--config", "sample", "--data_dir", str(tmp_path / "cli"),
+                     f"--beam_pipeline_options={options}"], cwd=pathlib.Path(__file__).resolve().parent.parent)
     assert "Build report" in result.stdout and "prism" not in (result.stdout + result.stderr).lower()
 
-    builder_cls = pet.Builder if name == "pet_images" else landmark.Builder
-    local = builder_cls(config="sample", data_dir=str(tmp_path / "local"))
-    local.download_and_prepare()
+    local = build(pet.Builder if name == "pet_images" else landmark.Builder, tmp_path / "local", config="sample")
     on_beam = tfds.builder_from_directory(str(tmp_path / "cli" / name / "sample" / "1.0.0"))
-    for split in splits:
-        local_examples, beam_examples = stored_examples(local, split), stored_examples(on_beam, split)
-        assert local_examples.keys() == beam_examples.keys()
-        for key, example in local_examples.items():
-            assert example == beam_examples[key], key
-    assert local.info.metadata[report_lib.METADATA_KEY] == on_beam.info.metadata[report_lib.METADATA_KEY]
-    assert [str(s) for s in local.info.splits.values()] == [str(s) for s in on_beam.info.splits.values()]
+    assert_same_dataset(local, on_beam, splits)

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 
+from tests.helpers import run_ok
 
-def _run(module: str, tmp_path) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", module, "--images", "120", "--repeat", "1", "--workdir", str(tmp_path)],
-        capture_output=True, text=True, timeout=900,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stdout
+
+def _run(tmp_path, module: str, *args: str) -> str:
+    return run_ok([sys.executable, "-m", module, "--workdir", str(tmp_path), *args], timeout=900).stdout
 
 
 def test_build_benchmark_runs_every_contender(tmp_path):
-    out = _run("benchmarks.build", tmp_path)
+    out = _run(tmp_path, "benchmarks.build", "--images", "120", "--repeat", "1")
     for name in ("pet_images (this project)", "TFDS cats_vs_dogs 4.0.1", "blog recipe", "floor: read every member",
                  "floor: read + full decode"):
         assert f"| {name}" in out, out
@@ -24,14 +20,10 @@ def test_build_benchmark_runs_every_contender(tmp_path):
 
 
 def test_read_benchmark_runs_every_contender(tmp_path):
-    out = _run("benchmarks.read", tmp_path)
+    out = _run(tmp_path, "benchmarks.read", "--images", "120", "--repeat", "1")
     assert "| clean_images.reading.training_pipeline |" in out and "| keras image_dataset_from_directory |" in out
 
 
 def test_landmark_benchmark_reports_both_splits(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "benchmarks.landmark", "--classes", "3", "--test-images", "20", "--image-width", "64", "--workdir", str(tmp_path)],
-        capture_output=True, text=True, timeout=900,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "| train |" in result.stdout and "| test | 20 |" in result.stdout, result.stdout
+    out = _run(tmp_path, "benchmarks.landmark", "--classes", "3", "--test-images", "20", "--image-width", "64")
+    assert "| train |" in out and "| test | 20 |" in out, out

@@ -61,14 +61,17 @@ def test_symlinks_in_an_extracted_folder_are_not_followed(tmp_path, photo):
     assert [f["reason"] for f in report["files"]] == ["symbolic link: not followed"]
 
 
-def _patch_central_size(path, member: str, size: int) -> None:
-    """Makes the central directory claim `size` uncompressed bytes for `member` (a zip bomb's lie)."""
+_UNCOMPRESSED, _COMPRESSED = 24, 20  # size fields of a central directory entry
+
+
+def _patch_central_size(path, member: str, size: int, field: int = _UNCOMPRESSED) -> None:
+    """Makes the central directory claim `size` bytes for `member` (a zip bomb's lie)."""
     data = bytearray(path.read_bytes())
     entry = data.find(b"PK\x01\x02")
     while entry >= 0:
         name_length = struct.unpack("<H", data[entry + 28 : entry + 30])[0]
         if data[entry + 46 : entry + 46 + name_length] == member.encode():
-            data[entry + 24 : entry + 28] = struct.pack("<I", size)
+            data[entry + field : entry + field + 4] = struct.pack("<I", size)
             break
         entry = data.find(b"PK\x01\x02", entry + 4)
     path.write_bytes(bytes(data))
@@ -169,30 +172,17 @@ def test_png_claiming_a_huge_canvas_is_skipped_before_decoding(photo):
 
 def test_a_zip_declaring_a_huge_compressed_size_is_refused_unread(tmp_path):
     """A member whose header claims more compressed bytes than any image has: not allocated, not read."""
-    import struct
-    import zipfile
-
-    from clean_images.sources import MAX_MEMBER_BYTES, OversizedMemberError, ZipSource
-
     path = tmp_path / "huge.zip"
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("PetImages/Cat/1.jpg", b"x" * 100)
-    data = bytearray(path.read_bytes())
-    central = data.rfind(b"PK\x01\x02")
-    struct.pack_into("<I", data, central + 20, MAX_MEMBER_BYTES + 1)  # compressed size in the central directory
-    path.write_bytes(bytes(data))
-    source = ZipSource(str(path))
-    with pytest.raises(OversizedMemberError):
+    _patch_central_size(path, "PetImages/Cat/1.jpg", sources.MAX_MEMBER_BYTES + 1, _COMPRESSED)
+    source = sources.ZipSource(str(path))
+    with pytest.raises(sources.OversizedMemberError):
         source.read("PetImages/Cat/1.jpg")
 
 
 def test_members_read_whole_when_the_file_system_returns_short_reads(tmp_path, monkeypatch):
     """pread may return fewer bytes than asked (network and FUSE mounts): reading goes on."""
-    import os
-    import zipfile
-
-    from clean_images import sources
-
     payload = os.urandom(50_000)
     path = tmp_path / "short.zip"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:

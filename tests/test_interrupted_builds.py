@@ -5,7 +5,6 @@ from __future__ import annotations
 import pathlib
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
@@ -13,8 +12,8 @@ import tensorflow_datasets as tfds
 
 import pet_images  # noqa: F401  # registers the builder for tfds.builder below
 from clean_images.replica import write_pet_archive
+from tests.helpers import TFDS, run_ok
 
-TFDS = str(pathlib.Path(sys.executable).parent / "tfds")
 
 
 EXPECTED: dict[str, str] = {}
@@ -59,8 +58,7 @@ def test_build_killed_midway_publishes_nothing_and_a_rerun_completes(sig, manual
     with pytest.raises(AssertionError, match="could not find data"):  # nothing partial is visible
         tfds.builder("pet_images/full", data_dir=str(tmp_path)).as_dataset(split="train")
 
-    rerun = subprocess.run(_build_command(manual_dir, tmp_path), capture_output=True, text=True, timeout=600)
-    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    run_ok(_build_command(manual_dir, tmp_path))
     builder = tfds.builder_from_directory(str(tmp_path / "pet_images" / "full" / "1.0.0"))
     assert builder.info.splits["train"].num_examples == _kept() == 5004
     assert sum(1 for _ in builder.as_dataset(split="train")) == _kept()

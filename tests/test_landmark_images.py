@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import collections
-import pathlib
-import subprocess
-import sys
+import zipfile
 
 import pytest
 import tensorflow_datasets as tfds
@@ -14,21 +12,12 @@ from clean_images import builder as builder_lib
 from clean_images import report as report_lib
 from clean_images.replica import DaconMetadata, write_dacon_replica
 from landmark_images import landmark_images_dataset_builder as landmark
-from tests.helpers import stored_examples
-
-TFDS = str(pathlib.Path(sys.executable).parent / "tfds")
-
+from tests.helpers import TFDS, build, run_ok, stored_examples
 
 @pytest.fixture(scope="module")
 def metadata() -> DaconMetadata:
     """All 1,049 (synthetic) class names; images for 12 classes (~1k) and 40 test ids."""
     return DaconMetadata.synthetic(seed=42).subset(12, 40)
-
-
-def _build(data_dir, manual_dir, **kwargs):
-    builder = landmark.Builder(config="full", data_dir=str(data_dir), **kwargs)
-    builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=str(manual_dir)))
-    return builder
 
 
 def _assert_matches_metadata(builder, metadata: DaconMetadata, expected: dict) -> None:
@@ -62,7 +51,7 @@ LAYOUTS = [
 @pytest.mark.parametrize("layout, names, csv_encoding", LAYOUTS)
 def test_every_layout_and_encoding_builds_the_same_dataset(layout, names, csv_encoding, metadata, tmp_path):
     expected = write_dacon_replica(tmp_path / "manual", metadata, layout, names, csv_encoding, seed=5)
-    builder = _build(tmp_path / "data", tmp_path / "manual")
+    builder = build(landmark.Builder, tmp_path / "data", tmp_path / "manual")
     _assert_matches_metadata(builder, metadata, expected)
     report = builder.info.metadata[report_lib.METADATA_KEY]
     assert report["train"]["stored"] == len(expected["train"]) and report["test"]["stored"] == len(metadata.test)
@@ -73,7 +62,7 @@ def test_full_scale_replica_single_cp949_zip(tmp_path):
     """88k train ids over 1,049 classes and 37,964 test ids, Korean-Windows zip and CSVs."""
     metadata = DaconMetadata.synthetic(seed=7)
     expected = write_dacon_replica(tmp_path / "manual", metadata, "single_zip", "cp949", "cp949", seed=7)
-    builder = _build(tmp_path / "data", tmp_path / "manual")
+    builder = build(landmark.Builder, tmp_path / "data", tmp_path / "manual")
     assert builder.info.splits["train"].num_examples == len(metadata.train) > 80_000
     assert builder.info.splits["test"].num_examples == len(metadata.test) == 37_964
     _assert_matches_metadata(builder, metadata, expected)
@@ -82,7 +71,7 @@ def test_full_scale_replica_single_cp949_zip(tmp_path):
 def test_faulty_images_are_repaired_or_skipped_like_pet_images(metadata, tmp_path):
     faults = {"png_as_jpg": 2, "cmyk_jpeg": 1, "truncated_jpeg": 2, "empty": 1, "exif_only": 1}
     expected = write_dacon_replica(tmp_path / "manual", metadata, "split_zips", faults=faults, seed=9)
-    builder = _build(tmp_path / "data", tmp_path / "manual")
+    builder = build(landmark.Builder, tmp_path / "data", tmp_path / "manual")
     report = builder.info.metadata[report_lib.METADATA_KEY]["train"]
     counts = collections.Counter(o for name, o in expected["outcomes"].items() if name.startswith("train/"))
     assert (report["stored"], report["repaired"], report["skipped"]) == (counts["stored"], counts["repaired"], counts["skipped"])
@@ -102,7 +91,7 @@ def mismatched(metadata, tmp_path_factory):
 def test_mismatches_fail_by_default_and_say_how_to_proceed(mismatched, tmp_path):
     root, expected = mismatched
     with pytest.raises(landmark.MismatchError) as error:
-        _build(tmp_path / "data", root)
+        build(landmark.Builder, tmp_path / "data", root)
     message = str(error.value)
     assert "7 disagreements" in message and "nothing was written" in message
     assert "3 x train.csv id without image" in message and expected["missing"][0] in message
@@ -115,7 +104,7 @@ def test_mismatches_fail_by_default_and_say_how_to_proceed(mismatched, tmp_path)
 
 def test_skip_mismatches_builds_the_rest_and_records_them(mismatched, metadata, tmp_path):
     root, expected = mismatched
-    builder = _build(tmp_path / "data", root, skip_mismatches=True)
+    builder = build(landmark.Builder, tmp_path / "data", root, skip_mismatches=True)
     kept = DaconMetadata(metadata.categories, metadata.train, metadata.test)
     train = stored_examples(builder, "train")
     assert set(train) == set(expected["train"])
@@ -129,12 +118,11 @@ def test_skip_mismatches_builds_the_rest_and_records_them(mismatched, metadata, 
 
 def test_skip_mismatches_through_the_tfds_cli(mismatched, tmp_path):
     root, expected = mismatched
-    result = subprocess.run(
+    result = run_ok(
         [TFDS, "build", "landmark_images/full/skip_mismatches=True", "--imports", "landmark_images",
          "--manual_dir", str(root), "--data_dir", str(tmp_path)],
-        capture_output=True, text=True, timeout=600, cwd=tmp_path,
+        cwd=tmp_path,
     )
-    assert result.returncode == 0, result.stderr[-3000:]
     assert "folder disagrees with landmark_id" in result.stdout
     builder = tfds.builder_from_directory(str(tmp_path / "landmark_images" / "full" / "1.0.0"))
     assert builder.info.splits["train"].num_examples == len(expected["train"])
@@ -144,14 +132,14 @@ def test_missing_csv_lists_what_was_found(metadata, tmp_path):
     write_dacon_replica(tmp_path / "manual", metadata, "split_zips", seed=1)
     (tmp_path / "manual" / "sample_submission.csv").unlink()
     with pytest.raises(landmark.MetadataError, match=r"(?s)sample_submission.csv was not found.*category.csv"):
-        _build(tmp_path / "data", tmp_path / "manual")
+        build(landmark.Builder, tmp_path / "data", tmp_path / "manual")
 
 
 def test_two_different_copies_of_a_csv_are_refused(metadata, tmp_path):
     write_dacon_replica(tmp_path / "manual", metadata, "single_zip", seed=1)
     (tmp_path / "manual" / "train.csv").write_text("id,landmark_id\nx,1\n")
     with pytest.raises(landmark.MetadataError, match="2 different train.csv files"):
-        _build(tmp_path / "data", tmp_path / "manual")
+        build(landmark.Builder, tmp_path / "data", tmp_path / "manual")
 
 
 def test_label_out_of_range_names_the_line(metadata, tmp_path):
@@ -159,58 +147,54 @@ def test_label_out_of_range_names_the_line(metadata, tmp_path):
     train_csv = tmp_path / "manual" / "train.csv"
     train_csv.write_text(train_csv.read_text() + "extra_001,1049\n")
     with pytest.raises(landmark.MetadataError, match=r"train.csv line \d+: landmark_id 1049 is not in category.csv"):
-        _build(tmp_path / "data", tmp_path / "manual")
+        build(landmark.Builder, tmp_path / "data", tmp_path / "manual")
 
 
 def test_empty_manual_dir_is_an_error(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(builder_lib.ManualDirError, match="(?s)is empty.*train.zip"):
-        _build(tmp_path / "data", tmp_path / "empty")
+        build(landmark.Builder, tmp_path / "data", tmp_path / "empty")
 
 
 def test_extracted_tree_wins_over_a_zip_beside_it(metadata, tmp_path):
     expected = write_dacon_replica(tmp_path / "manual", metadata, "extracted", seed=2)
     write_dacon_replica(tmp_path / "other", metadata, "single_zip", seed=2)
     (tmp_path / "other" / "open.zip").rename(tmp_path / "manual" / "open.zip")
-    builder = _build(tmp_path / "data", tmp_path / "manual")
+    builder = build(landmark.Builder, tmp_path / "data", tmp_path / "manual")
     _assert_matches_metadata(builder, metadata, expected)
 
 
 def test_partly_extracted_download_builds_whole(metadata, tmp_path):
     """test.zip extracted, train.zip kept: each split comes from where it is."""
     expected = write_dacon_replica(tmp_path / "manual", metadata, "split_zips", "nfd", seed=4)
-    import zipfile
-
     with zipfile.ZipFile(tmp_path / "manual" / "test.zip") as z:
         z.extractall(tmp_path / "manual")
-    builder = _build(tmp_path / "data", tmp_path / "manual")
+    builder = build(landmark.Builder, tmp_path / "data", tmp_path / "manual")
     _assert_matches_metadata(builder, metadata, expected)
 
 
 def test_zip_of_zips_says_to_extract_it(metadata, tmp_path):
-    import zipfile
-
     write_dacon_replica(tmp_path / "inner", metadata, "split_zips", seed=4)
     (tmp_path / "manual").mkdir()
     with zipfile.ZipFile(tmp_path / "manual" / "open.zip", "w") as outer:
         for path in sorted((tmp_path / "inner").iterdir()):
             outer.write(path, path.name)
     with pytest.raises(builder_lib.ManualDirError, match=r"holds zips \(test.zip, train.zip\).*extract it"):
-        _build(tmp_path / "data", tmp_path / "manual")
+        build(landmark.Builder, tmp_path / "data", tmp_path / "manual")
 
 
 def test_missing_csvs_are_listed_truthfully(tmp_path):
     (tmp_path / "manual" / "train" / "x" / "y").mkdir(parents=True)
     (tmp_path / "manual" / "train" / "x" / "y" / "a.JPG").write_bytes(b"\xff\xd8\xff")
     with pytest.raises(landmark.MetadataError, match=r"category.csv was not found.*CSV/JSON files found: none"):
-        _build(tmp_path / "data", tmp_path / "manual")
+        build(landmark.Builder, tmp_path / "data", tmp_path / "manual")
 
 
 def test_csv_in_an_unknown_encoding_names_the_file_and_the_fix(metadata, tmp_path):
     write_dacon_replica(tmp_path / "manual", metadata, "extracted", seed=1)
     (tmp_path / "manual" / "train.csv").write_bytes("id,landmark_id\n".encode() + bytes([0xFF, 0xFE, 0x81, 0x00]) * 20)
     with pytest.raises(ValueError, match="train.csv is neither UTF-8 nor CP949.*Re-save it as UTF-8"):
-        _build(tmp_path / "data", tmp_path / "manual")
+        build(landmark.Builder, tmp_path / "data", tmp_path / "manual")
 
 
 def test_duplicate_train_csv_id_names_the_line(metadata, tmp_path):
@@ -219,17 +203,15 @@ def test_duplicate_train_csv_id_names_the_line(metadata, tmp_path):
     first_row = train_csv.read_text().splitlines()[1]
     train_csv.write_text(train_csv.read_text() + first_row + "\n")
     with pytest.raises(landmark.MetadataError, match=r"train.csv line \d+: id .* appears twice"):
-        _build(tmp_path / "data", tmp_path / "manual")
+        build(landmark.Builder, tmp_path / "data", tmp_path / "manual")
 
 
 def test_hostile_members_in_a_dacon_zip_are_refused_and_reported(metadata, tmp_path):
-    import zipfile
-
     expected = write_dacon_replica(tmp_path / "manual", metadata, "single_zip", seed=6)
     with zipfile.ZipFile(tmp_path / "manual" / "open.zip", "a") as archive:
         archive.writestr("../train/서울시/x/escape.JPG", b"\xff\xd8\xff")
         archive.writestr("/abs/test/a/abs.JPG", b"\xff\xd8\xff")
-    builder = _build(tmp_path / "data", tmp_path / "manual")
+    builder = build(landmark.Builder, tmp_path / "data", tmp_path / "manual")
     _assert_matches_metadata(builder, metadata, expected)
     report = builder.info.metadata[report_lib.METADATA_KEY]
     refused = [f for r in report.values() for f in r["files"] if f["reason"].startswith("unsafe path")]

@@ -5,18 +5,12 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-import subprocess
 import sys
 import zipfile
 
+from tests.helpers import TFDS, run_ok
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-TFDS = str(pathlib.Path(sys.executable).parent / "tfds")
-
-
-def _run(args, cwd, env=None):
-    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return result
 
 
 def _report(data_dir: pathlib.Path) -> dict:
@@ -25,7 +19,7 @@ def _report(data_dir: pathlib.Path) -> dict:
 
 
 def test_tfds_build_from_the_repository_root(tmp_path):
-    result = _run([TFDS, "build", "pet_images", "--config", "sample", "--data_dir", str(tmp_path)], cwd=ROOT)
+    result = run_ok([TFDS, "build", "pet_images", "--config", "sample", "--data_dir", str(tmp_path)], cwd=ROOT)
     assert "Build report" in result.stdout and "repaired" in result.stdout
     assert "train: 90 image files read, validated and serialized in" in result.stdout
     report = _report(tmp_path)
@@ -33,7 +27,7 @@ def test_tfds_build_from_the_repository_root(tmp_path):
 
 
 def test_wheel_installs_and_builds_the_sample_anywhere(tmp_path):
-    _run([sys.executable, "-m", "build", "--wheel", "--outdir", str(tmp_path / "dist"), str(ROOT)], cwd=tmp_path)
+    run_ok([sys.executable, "-m", "build", "--wheel", "--outdir", str(tmp_path / "dist"), str(ROOT)], cwd=tmp_path)
     (wheel,) = (tmp_path / "dist").glob("*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     for needed in (
@@ -53,21 +47,21 @@ def test_wheel_installs_and_builds_the_sample_anywhere(tmp_path):
         assert needed in names, needed
 
     site = tmp_path / "site"
-    _run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), str(wheel)], cwd=tmp_path)
+    run_ok([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), str(wheel)], cwd=tmp_path)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = {**os.environ, "PYTHONPATH": str(site)}
-    where = _run([sys.executable, "-c", "import pet_images; print(pet_images.__file__)"], cwd=elsewhere, env=env)
+    where = run_ok([sys.executable, "-c", "import pet_images; print(pet_images.__file__)"], cwd=elsewhere, env=env)
     assert where.stdout.strip().startswith(str(site))
     data = tmp_path / "data"
-    result = _run(
+    result = run_ok(
         [TFDS, "build", "pet_images", "--imports", "pet_images", "--config", "sample", "--data_dir", str(data)],
         cwd=elsewhere,
         env=env,
     )
     assert "Build report" in result.stdout
     assert _report(data)["image_files"] > 0
-    _run(
+    run_ok(
         [TFDS, "build", "landmark_images", "--imports", "landmark_images", "--config", "sample", "--data_dir", str(data)],
         cwd=elsewhere,
         env=env,
