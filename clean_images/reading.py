@@ -12,6 +12,9 @@
   time, from local disks through 1 MiB buffers (TFDS's default, kept for gs:// and other
   object stores: 8 MiB, read ahead in parallel), and two batches prefetched, so memory
   stays flat.
+- tf.data's autotuning is off: parallelism and buffers are set here, and with it on an
+  epoch's end is sometimes held until the autotuner's next wake-up (measured: in a third of
+  runs, ~1 s late at 6k images, ~3 s at 25k, the cores idle meanwhile).
 - `dtype=tf.uint8` rounds the resized pixels back to bytes, like the images TFDS returns:
   a quarter of the memory of float32; cast (or rescale) inside the model.
 """
@@ -85,4 +88,12 @@ def training_pipeline(
         num_parallel_calls=worker_count(),
         deterministic=not shuffle,
     )
-    return dataset.batch(batch_size).prefetch(2)  # two decoded batches are enough to hide the next
+    dataset = dataset.batch(batch_size).prefetch(2)  # two decoded batches are enough to hide the next
+    return dataset.with_options(_fixed_tuning())
+
+
+def _fixed_tuning() -> tf.data.Options:
+    """No autotuner: parallelism and buffers are set explicitly, and it can delay an epoch's end."""
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return options

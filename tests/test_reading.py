@@ -47,3 +47,10 @@ def test_decodes_at_the_coarsest_dct_scale_that_still_covers_the_target(photo, s
     scaled = tf.io.decode_jpeg(jpeg, channels=3, ratio=expected_ratio, dct_method="INTEGER_FAST")
     assert min(scaled.shape[:2]) >= 224
     np.testing.assert_array_equal(got, tf.image.resize(scaled, (224, 224)).numpy())
+
+
+def test_the_autotuner_is_off_so_an_epoch_ends_with_its_last_batch(sample_dir):
+    # With tf.data's autotuner on, the end of an epoch sometimes waited for its next wake-up
+    # (1-3 s here, cores idle); the pipeline sets its parallelism and buffers itself.
+    dataset = reading.training_pipeline("pet_images/sample", "train", data_dir=sample_dir)
+    assert dataset.options().autotune.enabled is False
