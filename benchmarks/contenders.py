@@ -7,8 +7,9 @@
     python -m benchmarks.contenders read_floor ZIP
     python -m benchmarks.contenders decode_floor ZIP
     python -m benchmarks.contenders read_ours DATA_DIR SIZE [DTYPE]
-    python -m benchmarks.contenders read_keras FOLDER SIZE
+    python -m benchmarks.contenders read_keras FOLDER SIZE [on|off]
     python -m benchmarks.contenders read_pil FOLDER SIZE [LIMIT]
+    python -m benchmarks.contenders decode_ceiling FOLDER RATIO
 """
 
 from __future__ import annotations
@@ -162,12 +163,19 @@ def read_ours(data_dir: str, size: str, dtype: str = "float32") -> dict:
         "pet_images/full", "train", image_size=int(size), data_dir=data_dir, dtype=tf.dtypes.as_dtype(dtype)))
 
 
-def read_keras(folder: str, size: str) -> dict:
+def read_keras(folder: str, size: str, autotune: str = "on") -> dict:
+    """Keras' folder loader as documented; `autotune` off: the same without tf.data's autotuner."""
     import tensorflow as tf
 
-    return _timed_drain(lambda: tf.keras.utils.image_dataset_from_directory(
-        folder, image_size=(int(size), int(size)), batch_size=64, shuffle=True, seed=0, verbose=False
-    ).prefetch(tf.data.AUTOTUNE))
+    from clean_images.reading import _fixed_tuning
+
+    def make_dataset() -> tf.data.Dataset:
+        dataset = tf.keras.utils.image_dataset_from_directory(
+            folder, image_size=(int(size), int(size)), batch_size=64, shuffle=True, seed=0, verbose=False
+        ).prefetch(tf.data.AUTOTUNE)
+        return dataset if autotune == "on" else dataset.with_options(_fixed_tuning())
+
+    return _timed_drain(make_dataset)
 
 
 def read_pil(folder: str, size: str, limit: str = "3000") -> dict:
@@ -180,6 +188,24 @@ def read_pil(folder: str, size: str, limit: str = "3000") -> dict:
         with Image.open(path) as image:
             image.convert("RGB").resize((int(size), int(size)), Image.Resampling.BILINEAR)
         count += 1
+    return {"images": count, "pipeline_seconds": time.perf_counter() - start}
+
+
+def decode_ceiling(folder: str, ratio: str) -> dict:
+    """Only read and decode every image (TF, DCT scale 1/RATIO, all cores): no resizing, no
+    batching of pixels. No read pipeline decoding at that scale can beat it, so its rate over
+    Keras' is the ceiling of any speed-up there."""
+    import tensorflow as tf
+
+    from clean_images.builder import worker_count
+    from clean_images.reading import _fixed_tuning
+
+    paths = sorted(str(path) for path in pathlib.Path(folder).rglob("*.jpg"))
+    start = time.perf_counter()
+    dataset = tf.data.Dataset.from_tensor_slices(paths).map(
+        lambda path: tf.io.decode_jpeg(tf.io.read_file(path), channels=3, ratio=int(ratio))[-1, -1],  # one pixel out
+        num_parallel_calls=worker_count()).batch(64).with_options(_fixed_tuning())
+    count = sum(int(pixels.shape[0]) for pixels in dataset)
     return {"images": count, "pipeline_seconds": time.perf_counter() - start}
 
 

@@ -4,7 +4,10 @@
 
 All read the same images: pet_images built (in process) from the build benchmark's replica,
 and those stored images written out as a folder for `image_dataset_from_directory`.
-Each contender decodes, resizes to size x size, batches 64 and drains one epoch. Two rates:
+Each contender decodes, resizes to size x size, batches 64 and drains one epoch; Keras' loader
+also runs without tf.data's autotuner (which sometimes holds an epoch's end for seconds), and
+two ceilings only read and decode (full and 1/8 DCT scale), to show what any pipeline could
+reach. Two rates:
 the pipeline's own (from building the dataset to its last batch, as a training job sees
 it) and the whole process's (adding Python start-up and the ~2-3 s TensorFlow import).
 """
@@ -52,7 +55,10 @@ def main() -> None:
         "clean_images.reading.training_pipeline": ["read_ours", str(data_dir), size],
         "training_pipeline(dtype=tf.uint8)": ["read_ours", str(data_dir), size, "uint8"],
         "keras image_dataset_from_directory": ["read_keras", str(folder), size],
+        "keras image_dataset_from_directory, autotuner off": ["read_keras", str(folder), size, "off"],
         "PIL loop (1 core)": ["read_pil", str(folder), size],
+        "ceiling: read + full-scale decode only": ["decode_ceiling", str(folder), "1"],
+        "ceiling: read + 1/8-scale decode only": ["decode_ceiling", str(folder), "8"],
     }
     runs = measure.run_rounds(contenders, args.repeat)
 
@@ -66,9 +72,12 @@ def main() -> None:
         rates[name] = count / statistics.median(pipeline)
         print(f"| {name} | {rates[name]:,.0f} ({count / pipeline[-1]:,.0f}-{count / pipeline[0]:,.0f}) | "
               f"{count / measure.summary(name_runs)[0]:,.0f} | {max(r.peak_rss_mb for r in name_runs):,.0f} |")
-    keras = rates["keras image_dataset_from_directory"]
-    print(f"\ntraining_pipeline / image_dataset_from_directory: {rates['clean_images.reading.training_pipeline'] / keras:.2f}x "
-          f"(uint8: {rates['training_pipeline(dtype=tf.uint8)'] / keras:.2f}x)")
+    ours, ours_uint8 = rates["clean_images.reading.training_pipeline"], rates["training_pipeline(dtype=tf.uint8)"]
+    print()
+    for keras in ("keras image_dataset_from_directory", "keras image_dataset_from_directory, autotuner off"):
+        print(f"training_pipeline / {keras}: {ours / rates[keras]:.2f}x (uint8: {ours_uint8 / rates[keras]:.2f}x); "
+              f"ceiling of any pipeline: {rates['ceiling: read + full-scale decode only'] / rates[keras]:.2f}x at full scale, "
+              f"{rates['ceiling: read + 1/8-scale decode only'] / rates[keras]:.2f}x at 1/8 scale")
 
 
 if __name__ == "__main__":
