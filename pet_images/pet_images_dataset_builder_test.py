@@ -19,7 +19,7 @@ class PetImagesSampleTest(tfds.testing.DatasetBuilderTestCase):
 
     DATASET_CLASS = pet_images_dataset_builder.Builder
     BUILDER_CONFIG_NAMES_TO_TEST = ["sample"]
-    SPLITS = {"train": 78}  # 90 image files, 12 of them skipped
+    SPLITS = {"train": 78}  # 92 image files, 14 of them skipped
     SKIP_CHECKSUMS = True
 
 
