@@ -1,8 +1,10 @@
 """Build-side benchmark: pet_images against TFDS's cats_vs_dogs, the blog recipe and floors.
 
     python -m benchmarks.build --images 25000 --repeat 3 [--beam] [--workdir /tmp/clean-images-bench]
+    python -m benchmarks.build --archive PATH/TO/kagglecatsanddogs_5340.zip --repeat 3
 
-Every contender builds from the same replica archive (made once, then reused), in its own
+Every contender builds from the same replica archive (made once, then reused; or any
+PetImages zip given with --archive, such as the real one), in its own
 process; rounds are interleaved so machine noise hits all alike. Prints a Markdown table:
 median img/s (min-max), peak RSS, output bytes / input bytes, and the ratios the README
 quotes. `--images 120 --repeat 1` is the smoke size CI runs.
@@ -12,8 +14,10 @@ from __future__ import annotations
 
 import argparse
 import pathlib
+import zipfile
 
 from benchmarks import measure
+from benchmarks.contenders import image_members
 from clean_images.replica import write_pet_archive
 
 # Proportions of the real archive: ~7% Exif-only JPEGs (no JFIF), a few of each bad kind.
@@ -52,14 +56,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=25_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--archive", type=pathlib.Path, help="a PetImages zip to use instead of a generated replica")
     parser.add_argument("--beam", action="store_true", help="also build on Beam with 1 and 2 workers")
     parser.add_argument("--workdir", type=pathlib.Path, default=pathlib.Path("/tmp/clean-images-bench"))
     args = parser.parse_args()
 
-    zip_path = replica(args.workdir, args.images)
+    zip_path = args.archive.resolve() if args.archive else replica(args.workdir, args.images)
     scratch = args.workdir / "scratch"
     runs = measure.run_rounds(contenders(zip_path, scratch, args.beam), args.repeat, scratch)
-    print_table(args.images, zip_path, runs)
+    print_table(image_files(zip_path), zip_path, runs)
+
+
+def image_files(zip_path: pathlib.Path) -> int:
+    """What every rate is per: the archive's PetImages/{Cat,Dog}/*.jpg members."""
+    with zipfile.ZipFile(zip_path) as archive:
+        return len(image_members(archive))
 
 
 def print_table(images: int, zip_path: pathlib.Path, runs: dict[str, list[measure.Run]]) -> None:

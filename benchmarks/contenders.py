@@ -26,7 +26,7 @@ import zipfile
 _MEMBER = re.compile(r"^PetImages/(Cat|Dog)/[^/]+\.jpg$")
 
 
-def _image_members(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+def image_members(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
     return [info for info in archive.infolist() if _MEMBER.match(info.filename)]
 
 
@@ -49,12 +49,12 @@ def ours(zip_path: str, data_dir: str, beam_workers: str = "0") -> dict:
         )
     builder = pet_images.Builder(config="full", data_dir=data_dir)
     builder.download_and_prepare(
-        download_config=tfds.download.DownloadConfig(manual_dir=os.path.dirname(zip_path), beam_options=beam_options)
+        download_config=tfds.download.DownloadConfig(manual_dir=zip_path, beam_options=beam_options)  # the zip itself
     )
     report = builder.info.metadata["build_report"]["train"]
     skipped = {f["path"] for f in report["files"] if f["outcome"] == SKIPPED}
     with zipfile.ZipFile(zip_path) as archive:
-        kept_input = sum(i.file_size for i in _image_members(archive) if i.filename not in skipped)
+        kept_input = sum(i.file_size for i in image_members(archive) if i.filename not in skipped)
     return {"images": report["image_files"], "examples": report["stored"] + report["repaired"],
             "output_bytes": _tree_bytes(builder.data_dir), "kept_input_bytes": kept_input}
 
@@ -78,7 +78,7 @@ def tfds_cats_vs_dogs(zip_path: str, data_dir: str) -> dict:
     from tensorflow_datasets.image_classification import cats_vs_dogs
 
     with zipfile.ZipFile(zip_path) as archive:
-        members = _image_members(archive)
+        members = image_members(archive)
         no_jfif = sum(1 for i in members if b"JFIF" not in archive.open(i).read(10))
     cats_vs_dogs._NUM_CORRUPT_IMAGES = no_jfif  # its own rule, applied to this archive
     original_download = tfds.download.DownloadManager.download
@@ -96,7 +96,7 @@ def blog(zip_path: str, out_dir: str) -> dict:
     os.makedirs(out_dir, exist_ok=True)
     written = 0
     with zipfile.ZipFile(zip_path) as archive:
-        members = _image_members(archive)
+        members = image_members(archive)
         for number, info in enumerate(members):
             data = archive.read(info)
             try:
@@ -120,7 +120,7 @@ def read_floor(zip_path: str) -> dict:
     """Reading (inflating) every member: no build can be faster."""
     total = 0
     with zipfile.ZipFile(zip_path) as archive:
-        members = _image_members(archive)
+        members = image_members(archive)
         for info in members:
             total += len(archive.read(info))
     return {"images": len(members), "bytes": total}
