@@ -4,11 +4,12 @@
 
 All read the same images: pet_images built (in process) from the build benchmark's replica,
 and those stored images written out as a folder for `image_dataset_from_directory`.
-Each contender decodes, resizes to size x size, batches 64 and drains one epoch; Keras' loader
+Each contender decodes, resizes to size x size, batches 64 and drains one epoch (the 1-core
+PIL loop only its first 3,000 images); Keras' loader
 also runs without tf.data's autotuner (which sometimes holds an epoch's end for seconds), and
 two ceilings only read and decode (full and 1/8 DCT scale), to show what any pipeline could
 reach. Two rates:
-the pipeline's own (from building the dataset to its last batch, as a training job sees
+the pipeline's own (from building the dataset to the end of its epoch, as a training job sees
 it) and the whole process's (adding Python start-up and the ~2-3 s TensorFlow import).
 """
 
@@ -76,7 +77,7 @@ def main() -> None:
     print()
     for keras in ("keras image_dataset_from_directory", "keras image_dataset_from_directory, autotuner off"):
         print(f"training_pipeline / {keras}: {ours / rates[keras]:.2f}x (uint8: {ours_uint8 / rates[keras]:.2f}x); "
-              f"ceiling of any pipeline: {rates['ceiling: read + full-scale decode only'] / rates[keras]:.2f}x at full scale, "
+              f"ceiling of pipelines decoding with TF: {rates['ceiling: read + full-scale decode only'] / rates[keras]:.2f}x at full scale, "
               f"{rates['ceiling: read + 1/8-scale decode only'] / rates[keras]:.2f}x at 1/8 scale")
 
 

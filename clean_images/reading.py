@@ -14,7 +14,9 @@
   stays flat.
 - tf.data's autotuning is off: parallelism and buffers are set here, and with it on an
   epoch's end is sometimes held until the autotuner's next wake-up (measured: in a third of
-  runs, ~1 s late at 6k images, ~3 s at 25k, the cores idle meanwhile).
+  runs, ~1 s late at 6k images, ~3 s at 25k, the cores idle meanwhile). It stays off for
+  stages added after it (their AUTOTUNE means a fixed default); to turn it back on, apply
+  options with `autotune.enabled = True`.
 - `dtype=tf.uint8` rounds the resized pixels back to bytes, like the images TFDS returns:
   a quarter of the memory of float32; cast (or rescale) inside the model.
 """
@@ -89,10 +91,10 @@ def training_pipeline(
         deterministic=not shuffle,
     )
     dataset = dataset.batch(batch_size).prefetch(2)  # two decoded batches are enough to hide the next
-    return dataset.with_options(_fixed_tuning())
+    return dataset.with_options(without_autotuner())
 
 
-def _fixed_tuning() -> tf.data.Options:
+def without_autotuner() -> tf.data.Options:
     """No autotuner: parallelism and buffers are set explicitly, and it can delay an epoch's end."""
     options = tf.data.Options()
     options.autotune.enabled = False
