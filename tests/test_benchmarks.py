@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import zipfile
 
+from benchmarks.contenders import cats_vs_dogs_corrupt_count
 from clean_images.replica import write_pet_archive
 from tests.helpers import run_ok
 
@@ -17,6 +18,10 @@ def test_build_benchmark_runs_every_contender_on_any_archive(tmp_path):
     # Any PetImages zip, under any name (the generated replica is exercised by the read benchmark).
     archive = tmp_path / "someone else's pets.zip"
     write_pet_archive(str(archive), images_per_class=50, faults={"exif_only": 3, "png_as_jpg": 1, "empty": 1}, seed=9)
+    with zipfile.ZipFile(archive, "a") as z:  # files TFDS's cats_vs_dogs keeps or ignores by its own rules
+        jpeg = z.read("PetImages/Cat/0.jpg")
+        z.writestr("PetImages/Cat/9990.jpg", jpeg[:2] + _app1(b"Exif\0\0" + bytes(30)) + jpeg[2:])  # JFIF at byte 42
+        z.writestr("PetImages/Dog/not-a-number.jpg", jpeg)
     with zipfile.ZipFile(archive) as z:
         image_files = sum(1 for name in z.namelist() if name.startswith("PetImages/") and name.endswith(".jpg"))
     out = _run(tmp_path, "benchmarks.build", "--archive", str(archive), "--repeat", "1")
@@ -25,6 +30,21 @@ def test_build_benchmark_runs_every_contender_on_any_archive(tmp_path):
                  "floor: read + full decode"):
         assert f"| {name}" in out, out
     assert "pet_images / TFDS cats_vs_dogs:" in out
+
+
+def _app1(payload: bytes) -> bytes:
+    return b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big") + payload
+
+
+def test_cats_vs_dogs_corrupt_count_follows_its_own_rule(tmp_path):
+    archive = tmp_path / "pets.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("PetImages/Cat/1.jpg", b"\xff\xd8\xff\xe0\x00\x10JFIF\x00")  # kept
+        z.writestr("PetImages/Cat/2.jpg", b"\xff\xd8" + _app1(b"Exif\0\0") + b"\xff\xe0\x00\x10JFIF")  # kept: JFIF within its peek
+        z.writestr("PetImages/Dog/3.jpg", b"\xff\xd8" + _app1(b"Exif\0\0" + bytes(600)) + b"\xff\xe0\x00\x10JFIF")  # dropped
+        z.writestr("PetImages/Dog/4.jpg", b"")  # dropped
+        z.writestr("PetImages/Dog/x.jpg", b"")  # not its name pattern: ignored, not counted
+    assert cats_vs_dogs_corrupt_count(str(archive)) == 2
 
 
 def test_read_benchmark_runs_every_contender(tmp_path):
