@@ -27,6 +27,8 @@ class Run:
     peak_rss_mb: float  # the main process
     peak_worker_rss_mb: float  # the largest child process (Beam workers), 0 if none
     result: dict
+    error: str = ""  # the failed process's last stderr line; "" when it succeeded
+    stderr_tail: str = ""  # and the end of its stderr
 
 
 def run(name: str, args: list[str]) -> Run:
@@ -50,22 +52,32 @@ def run(name: str, args: list[str]) -> Run:
     seconds = time.perf_counter() - start
     out, err = process.communicate()
     if process.returncode != 0:
-        raise RuntimeError(f"{name} failed:\n{err[-4000:]}")
+        lines = [line for line in err.splitlines() if line.strip()] or [f"exit status {process.returncode}"]
+        return Run(name, seconds, peak / 2**20, peak_child / 2**20, {}, error=lines[-1].strip(), stderr_tail=err[-4000:])
     result = json.loads(out.strip().splitlines()[-1])
     return Run(name, seconds, peak / 2**20, peak_child / 2**20, result)
 
 
-def run_rounds(contenders: dict[str, list[str]], repeat: int, scratch: pathlib.Path | None = None) -> dict[str, list[Run]]:
+def run_rounds(
+    contenders: dict[str, list[str]], repeat: int, scratch: pathlib.Path | None = None, *, tolerate_failures: bool = False
+) -> dict[str, list[Run]]:
     """Every contender once per round, rounds interleaved so machine noise hits all alike.
 
-    `scratch` (the contenders' output directories) is emptied before each run."""
+    `scratch` (the contenders' output directories) is emptied before each run. A contender
+    that fails raises, or with `tolerate_failures` keeps its one failed run (shown in the
+    table) and is not run again: the same input fails the same way."""
     runs: dict[str, list[Run]] = collections.defaultdict(list)
     for round_number in range(repeat):
         for name, command in contenders.items():
+            if runs[name] and runs[name][-1].error:
+                continue
             if scratch is not None:
                 shutil.rmtree(scratch, ignore_errors=True)
             runs[name].append(run(name, command))
-            print(f"round {round_number + 1}: {name}: {runs[name][-1].seconds:.1f} s", flush=True)
+            if runs[name][-1].error and not tolerate_failures:
+                raise RuntimeError(f"{name} failed:\n{runs[name][-1].stderr_tail}")
+            status = f"FAILED: {runs[name][-1].error}" if runs[name][-1].error else f"{runs[name][-1].seconds:.1f} s"
+            print(f"round {round_number + 1}: {name}: {status}", flush=True)
     return runs
 
 

@@ -32,6 +32,19 @@ def test_build_benchmark_runs_every_contender_on_any_archive(tmp_path):
     assert "pet_images / TFDS cats_vs_dogs:" in out
 
 
+def test_a_contender_that_cannot_build_the_archive_is_reported_and_the_rest_measured(tmp_path):
+    archive = tmp_path / "kagglecatsanddogs_5340.zip"
+    write_pet_archive(str(archive), images_per_class=20, faults={}, seed=4)
+    with zipfile.ZipFile(archive, "a") as z:  # JFIF header, cut scan: past cats_vs_dogs' only check
+        jpeg = z.read("PetImages/Cat/0.jpg")
+        z.writestr("PetImages/Cat/999.jpg", jpeg[: len(jpeg) // 2])
+    out = _run(tmp_path, "benchmarks.build", "--archive", str(archive), "--repeat", "2")
+    assert "| TFDS cats_vs_dogs 4.0.1 | failed: " in out and "Invalid JPEG data" in out, out
+    assert out.count("TFDS cats_vs_dogs 4.0.1: FAILED") == 1, out  # not run again in round 2
+    assert "pet_images / TFDS cats_vs_dogs: none, TFDS cats_vs_dogs 4.0.1 failed on this archive" in out
+    assert "pet_images / full-decode floor: " in out and "| pet_images (this project) | " in out
+
+
 def _app1(payload: bytes) -> bytes:
     return b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big") + payload
 
