@@ -8,6 +8,7 @@ import dataclasses
 import io
 import json
 import posixpath
+import shlex
 from typing import Iterable, Iterator
 
 import tensorflow_datasets as tfds
@@ -122,6 +123,7 @@ class Builder(builder_lib.CleanImageBuilder):
         """
         super().__init__(**kwargs)
         self.skip_mismatches = skip_mismatches
+        self._manual_dir_used: epath.Path | None = None  # for the rerun command in errors
 
     def _info(self) -> tfds.core.DatasetInfo:
         return self.dataset_info_from_configs(
@@ -158,6 +160,7 @@ class Builder(builder_lib.CleanImageBuilder):
                 f"landmark_images needs a manual download and the default manual_dir "
                 f"{dl_manager._manual_dir} is empty. Expected {_EXPECTED}.\n{_MANUAL_STEPS}"  # pylint: disable=protected-access
             )
+        self._manual_dir_used = manual_dir
         files, read_from = _files_in(manual_dir)
         for source in read_from:
             self.record_refused(source, _split_of)
@@ -169,7 +172,9 @@ class Builder(builder_lib.CleanImageBuilder):
         if not plan.mismatches:
             return
         if not self.skip_mismatches:
-            raise MismatchError(_describe_mismatches(plan.mismatches))
+            manual_dir = shlex.quote(str(self._manual_dir_used or "DIR"))
+            rerun = f"--manual_dir {manual_dir} --data_dir {shlex.quote(str(self._data_dir_root))}"  # pylint: disable=protected-access
+            raise MismatchError(_describe_mismatches(plan.mismatches, rerun))
         for kind, offenders in plan.mismatches.items():
             for split, path, detail in offenders:
                 outcome = report_lib.MISSING if kind.endswith("without image") else SKIPPED
@@ -338,7 +343,7 @@ def _plan(files: list[_File], tables: _Tables) -> _Plan:
             features = {"label": label, "region": region, "id": image_id}
             plan.entries["train"].append(Entry(f.source.ref(f.member), filename, features))
         elif image_id in test_ids:
-            filename = f"test/{parts[-2] if len(parts) >= 2 else image_id[:1]}/{parts[-1]}"
+            filename = _test_filename(parts)
             features = {"label": -1, "region": "", "id": image_id}
             plan.entries["test"].append(Entry(f.source.ref(f.member), filename, features))
         else:
@@ -353,7 +358,15 @@ def _plan(files: list[_File], tables: _Tables) -> _Plan:
     return plan
 
 
-def _describe_mismatches(mismatches: dict[str, list[tuple[str, str, str]]]) -> str:
+def _test_filename(parts: list[str]) -> str:
+    """`test/` and the path below the (last) test folder, as the user has it: Dacon's
+    `test/<c>/<id>.JPG`, or `test/<id>.JPG` when the images lie flat in it."""
+    folders = parts[:-1]
+    below = parts[len(folders) - folders[::-1].index("test"):] if "test" in folders else parts[-1:]
+    return "/".join(["test", *below])
+
+
+def _describe_mismatches(mismatches: dict[str, list[tuple[str, str, str]]], rerun_options: str) -> str:
     total = sum(len(v) for v in mismatches.values())
     lines = [f"{total} disagreements between image files and the CSVs; nothing was written:"]
     for kind, offenders in sorted(mismatches.items()):
@@ -362,7 +375,7 @@ def _describe_mismatches(mismatches: dict[str, list[tuple[str, str, str]]]) -> s
     lines.append(
         "Fix the files or CSVs (a partial download or extraction is the usual cause), or build "
         "without them, recorded in the build report:\n"
-        "  tfds build landmark_images/full/skip_mismatches=True --imports landmark_images --manual_dir DIR\n"
+        f"  tfds build landmark_images/full/skip_mismatches=True --imports landmark_images {rerun_options}\n"
         "  (Python: tfds.builder('landmark_images', skip_mismatches=True))"
     )
     return "\n".join(lines)

@@ -58,6 +58,16 @@ def test_every_layout_and_encoding_builds_the_same_dataset(layout, names, csv_en
     assert builder.info.metadata["build_options"] == {"skip_mismatches": False}
 
 
+def test_test_images_lying_flat_keep_their_own_paths(metadata, tmp_path):
+    write_dacon_replica(tmp_path / "manual", metadata, "extracted", seed=5)
+    test_dir = tmp_path / "manual" / "test"
+    for image in list(test_dir.glob("*/*.JPG")):  # test/<c>/<id>.JPG -> test/<id>.JPG
+        image.rename(test_dir / image.name)
+    test = stored_examples(build(landmark.Builder, tmp_path / "data", tmp_path / "manual"), "test")
+    assert sorted(test) == sorted(f"test/{image_id}.JPG" for image_id in metadata.test)
+    assert all((tmp_path / "manual" / name).is_file() for name in test)
+
+
 def test_full_scale_replica_single_cp949_zip(tmp_path):
     """88k train ids over 1,049 classes and 37,964 test ids, Korean-Windows zip and CSVs."""
     metadata = DaconMetadata.synthetic(seed=7)
@@ -97,7 +107,7 @@ def test_mismatches_fail_by_default_and_say_how_to_proceed(mismatched, tmp_path)
     assert "3 x train.csv id without image" in message and expected["missing"][0] in message
     assert "2 x image without train.csv row" in message and "unlisted_000.JPG" in message
     assert "2 x folder disagrees with landmark_id" in message
-    assert "landmark_images/full/skip_mismatches=True" in message
+    assert f"landmark_images/full/skip_mismatches=True --imports landmark_images --manual_dir {root} --data_dir {tmp_path / 'data'}" in message
     assert not list((tmp_path / "data").rglob("*.tfrecord*"))
     assert not list((tmp_path / "data").rglob("dataset_info.json"))
 
