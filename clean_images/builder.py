@@ -124,10 +124,9 @@ class CleanImageBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True)
         return checksums.path_for(cls.name)
 
     def _example_writer(self) -> tfds.core.writer.ExampleWriter:
-        """TFRecord shards are written without importing TensorFlow (see `clean_images.tfrecord`)."""
-        if self.info.file_format == tfds.core.FileFormat.TFRECORD:
-            return tfrecord.TfRecordExampleWriter()
-        return super()._example_writer()
+        """Same input, same shard bytes; TFRecord shards without importing TensorFlow (see
+        `clean_images.tfrecord`)."""
+        return tfrecord.ExampleWriter(self.info.file_format)
 
     def _download_and_prepare(self, dl_manager, download_config) -> None:  # pytype: disable=signature-mismatch
         self._report = report_lib.BuildReport()
