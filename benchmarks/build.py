@@ -81,8 +81,10 @@ def print_table(images: int, zip_path: pathlib.Path, runs: dict[str, list[measur
     print("| contender | img/s median (min-max) | peak RSS MiB (worker) | output / kept input bytes |")
     print("| --- | --- | --- | --- |")
     for name, name_runs in runs.items():
-        if name_runs[0].error:
-            print(f"| {name} | failed: {name_runs[0].error[:300]} | | |")
+        failed = next((n for n, r in enumerate(name_runs, 1) if r.error), None)
+        if failed:  # no figures from a contender that failed in any round
+            error = name_runs[failed - 1].error[:300].replace("|", "\\|")
+            print(f"| {name} | failed{f' in round {failed}' if failed > 1 else ''}: {error} | | |")
             continue
         median, low, high = measure.summary(name_runs)
         rate[name] = images / median
@@ -99,20 +101,22 @@ def print_table(images: int, zip_path: pathlib.Path, runs: dict[str, list[measur
     print()
     print_ratio(rate, runs, "pet_images (this project)", "TFDS cats_vs_dogs 4.0.1", "pet_images / TFDS cats_vs_dogs")
     print_ratio(rate, runs, "pet_images (this project)", "floor: read + full decode, all cores",
-                "pet_images / full-decode floor")
+                "pet_images / full-decode floor", percent=True)
     if "pet_images on Beam, 2 workers" in runs:
         print_ratio(rate, runs, "pet_images on Beam, 2 workers", "pet_images on Beam, 1 worker", "Beam 2 workers / 1 worker")
         print_ratio(rate, runs, "pet_images on Beam, 2 workers", "pet_images (this project)", "Beam 2 workers / in-process")
 
 
-def print_ratio(rate: dict[str, float], runs: dict[str, list[measure.Run]], ours: str, theirs: str, label: str) -> None:
-    """`label: 4.8x (per round 4.6x-4.9x)`, or why there is no ratio."""
+def print_ratio(rate: dict[str, float], runs: dict[str, list[measure.Run]], ours: str, theirs: str, label: str,
+                percent: bool = False) -> None:
+    """`label: 4.8x (per round 4.6x-4.9x)` (or 94 %), or why there is no ratio."""
     missing = [name for name in (ours, theirs) if name not in rate]
     if missing:
         print(f"{label}: none, {' and '.join(missing)} failed on this archive")
         return
+    shown = (lambda r: f"{r:.0%}") if percent else (lambda r: f"{r:.1f}x")
     per_round = sorted(t.seconds / o.seconds for o, t in zip(runs[ours], runs[theirs]))
-    print(f"{label}: {rate[ours] / rate[theirs]:.2f}x (per round {per_round[0]:.2f}x-{per_round[-1]:.2f}x)")
+    print(f"{label}: {shown(rate[ours] / rate[theirs])} (per round {shown(per_round[0])}-{shown(per_round[-1])})")
 
 
 if __name__ == "__main__":

@@ -79,6 +79,12 @@ def tfds_cats_vs_dogs(zip_path: str, data_dir: str) -> dict:
 
     with zipfile.ZipFile(zip_path) as archive:
         members = image_members(archive)
+    if not zip_path.endswith(".zip"):  # TFDS picks how to open a download by its name
+        link = pathlib.Path(f"{data_dir}-input") / "kagglecatsanddogs_5340.zip"
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.unlink(missing_ok=True)
+        link.symlink_to(os.path.abspath(zip_path))
+        zip_path = str(link)
     cats_vs_dogs._NUM_CORRUPT_IMAGES = cats_vs_dogs_corrupt_count(zip_path)
     original_download = tfds.download.DownloadManager.download
     tfds.download.DownloadManager.download = lambda self, url: zip_path if url == cats_vs_dogs._URL else original_download(self, url)

@@ -64,8 +64,8 @@ def run_rounds(
     """Every contender once per round, rounds interleaved so machine noise hits all alike.
 
     `scratch` (the contenders' output directories) is emptied before each run. A contender
-    that fails raises, or with `tolerate_failures` keeps its one failed run (shown in the
-    table) and is not run again: the same input fails the same way."""
+    that fails raises, or with `tolerate_failures` keeps its failed run (the table shows it
+    failed) and is not run again."""
     runs: dict[str, list[Run]] = collections.defaultdict(list)
     for round_number in range(repeat):
         for name, command in contenders.items():

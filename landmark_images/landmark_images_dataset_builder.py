@@ -28,7 +28,7 @@ _MAX_LISTED = 10
 _EXPECTED = (
     "the Dacon landmark data in one of these shapes: the single zip Dacon serves; train.zip and "
     "test.zip beside train.csv, category.csv and sample_submission.csv; or the extracted tree "
-    "(train/<region>/<landmark>/<id>.JPG, test/<c>/<id>.JPG and the CSVs)"
+    "(train/<region>/<landmark>/<id>.JPG, test/<c>/<id>.JPG or test/<id>.JPG, and the CSVs)"
 )
 _MANUAL_STEPS = """\
   1. Log in at https://dacon.io and open the competition "랜드마크 분류 AI 경진대회"
@@ -39,7 +39,7 @@ _MANUAL_STEPS = """\
        ~/dacon_landmark/{train.zip,test.zip,train.csv,category.csv,sample_submission.csv}, or
        ~/dacon_landmark/{train/,test/,train.csv,category.csv,sample_submission.csv}
      Names may be UTF-8 (NFC or macOS NFD) or CP949; CSVs UTF-8, UTF-8 with BOM or CP949.
-  4. Run: tfds build landmark_images --manual_dir ~/dacon_landmark
+  4. Run: tfds build landmark_images --manual_dir ~/dacon_landmark --imports landmark_images
 If files and CSV rows disagree, the build stops and lists them; to build without them:
   tfds build landmark_images/full/skip_mismatches=True --imports landmark_images --manual_dir ..."""
 
@@ -359,11 +359,13 @@ def _plan(files: list[_File], tables: _Tables) -> _Plan:
 
 
 def _test_filename(parts: list[str]) -> str:
-    """`test/` and the path below the (last) test folder, as the user has it: Dacon's
-    `test/<c>/<id>.JPG`, or `test/<id>.JPG` when the images lie flat in it."""
+    """Below a `test` folder, the path as the user has it (Dacon's `test/<c>/<id>.JPG`, or
+    `test/<id>.JPG` flat); elsewhere (a test.zip without the folder) `test/<c>/<id>.JPG`."""
     folders = parts[:-1]
-    below = parts[len(folders) - folders[::-1].index("test"):] if "test" in folders else parts[-1:]
-    return "/".join(["test", *below])
+    if "test" in folders:
+        return "/".join(["test", *parts[len(folders) - folders[::-1].index("test") :]])
+    image_id = posixpath.splitext(parts[-1])[0]
+    return f"test/{parts[-2] if len(parts) >= 2 else image_id[:1]}/{parts[-1]}"
 
 
 def _describe_mismatches(mismatches: dict[str, list[tuple[str, str, str]]], rerun_options: str) -> str:

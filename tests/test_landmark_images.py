@@ -68,6 +68,17 @@ def test_test_images_lying_flat_keep_their_own_paths(metadata, tmp_path):
     assert all((tmp_path / "manual" / name).is_file() for name in test)
 
 
+@pytest.mark.parametrize("member, filename", [
+    ("test/0/0abc.JPG", "test/0/0abc.JPG"),  # Dacon's layout: the example key must not change
+    ("open/test/0/0abc.JPG", "test/0/0abc.JPG"),
+    ("test/0abc.JPG", "test/0abc.JPG"),
+    ("0/0abc.JPG", "test/0/0abc.JPG"),  # a test.zip without the test/ folder
+    ("0abc.JPG", "test/0/0abc.JPG"),
+])
+def test_test_image_filenames(member, filename):
+    assert landmark._test_filename(member.split("/")) == filename
+
+
 def test_full_scale_replica_single_cp949_zip(tmp_path):
     """88k train ids over 1,049 classes and 37,964 test ids, Korean-Windows zip and CSVs."""
     metadata = DaconMetadata.synthetic(seed=7)
