@@ -47,7 +47,7 @@ def with_local_runner(download_config: download.DownloadConfig) -> download.Down
 
 
 class _SanitizeFn(beam.DoFn):
-    """Reads and sanitizes one image; emits its example (if kept) and keeps its report record.
+    """Reads and sanitizes a group of images; emits their examples (if kept), keeps their report records.
 
     Each bundle's records go to one file of their own, written when the bundle finishes
     (renamed into place, so a file is whole or absent). A retried bundle writes its records
@@ -55,8 +55,7 @@ class _SanitizeFn(beam.DoFn):
     pipeline stage, where a text sink would add five, each a barrier across the workers.
     """
 
-    def __init__(self, split: str, report_prefix: str):
-        self._split = split
+    def __init__(self, report_prefix: str):
         self._report_prefix = report_prefix
 
     def start_bundle(self) -> None:
@@ -83,9 +82,8 @@ class _SanitizeFn(beam.DoFn):
 class CleanExamples(beam.PTransform):
     """PTransform yielding (key, example) for `entries`; report records go to `report_prefix`."""
 
-    def __init__(self, split: str, entries: list[Entry], report_prefix: str):
+    def __init__(self, entries: list[Entry], report_prefix: str):
         super().__init__()
-        self._split = split
         self._entries = entries
         self._report_prefix = report_prefix
 
@@ -94,7 +92,7 @@ class CleanExamples(beam.PTransform):
             pipeline
             | "ListImages" >> beam.Create(_groups(self._entries), reshuffle=False)
             | "SpreadOverWorkers" >> beam.Reshuffle()
-            | "Sanitize" >> beam.ParDo(_SanitizeFn(self._split, self._report_prefix))
+            | "Sanitize" >> beam.ParDo(_SanitizeFn(self._report_prefix))
         )
 
 

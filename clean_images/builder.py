@@ -183,7 +183,7 @@ class CleanImageBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True)
         if self._use_beam:
             self._beam_splits.append(split)
             entries = list(self._counted(split, entries))
-            return _beam().CleanExamples(split, entries, self._beam_report_prefix(split))
+            return _beam().CleanExamples(entries, self._beam_report_prefix(split))
         return self._clean_examples_in_process(split, self._counted(split, entries))
 
     def _clean_examples_in_process(self, split: str, entries: Iterable[Entry]) -> Iterator[tuple[str, dict[str, Any]]]:
