@@ -18,7 +18,7 @@ import zipfile
 
 from benchmarks import measure
 from benchmarks.contenders import image_members
-from clean_images.replica import write_pet_archive
+from clean_images.testing.replica import write_pet_archive
 
 # Proportions of the real archive: ~7% Exif-only JPEGs (no JFIF), a few of each bad kind.
 FAULTS_PER_25K = {"exif_only": 850, "cmyk_jpeg": 5, "png_as_jpg": 3, "gif_as_jpg": 2, "bmp_as_jpg": 2,

@@ -148,7 +148,7 @@ def decode_floor(zip_path: str) -> dict:
     """Reading and fully decoding (libjpeg-turbo, full scale) every image on every core."""
     import simplejpeg
 
-    from clean_images.builder import ordered_map
+    from clean_images.parallel import ordered_map
     from clean_images.sources import ZipSource
 
     source = ZipSource(zip_path)
@@ -217,7 +217,7 @@ def decode_ceiling(folder: str, ratio: str) -> dict:
     beats it on this CPU, so its rate over Keras' is the ceiling of their speed-up."""
     import tensorflow as tf
 
-    from clean_images.builder import worker_count
+    from clean_images.parallel import worker_count
     from clean_images.reading import without_autotuner
 
     start = time.perf_counter()  # listing included, as in Keras' loader

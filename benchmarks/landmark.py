@@ -17,7 +17,7 @@ import argparse
 import pathlib
 
 from benchmarks import measure
-from clean_images.replica import DaconMetadata, write_dacon_replica
+from clean_images.testing.replica import DaconMetadata, write_dacon_replica
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 

@@ -1,12 +1,13 @@
-"""The Beam path: the same per-image sanitation, distributed in groups of 16 images.
+"""The Beam path: the same per-image work as in process, distributed in groups of 16 images.
 
 `tfds build ... --beam_pipeline_options=...` makes the builders return `CleanExamples`
 instead of the in-process generator. Entries (picklable `MemberRef`s, not bytes) are
 reshuffled across workers; each worker reads its images from the archive or folder itself
-(so the data must be on storage every worker sees, e.g. `gs://`), sanitizes them with
-`clean_images.sanitize`, and emits the examples; each bundle writes its files' report
-records next to the dataset, folded into the build report once the pipeline is done, so
-the report equals the in-process one.
+(so the data must be on storage every worker sees, e.g. `gs://`) and runs
+`clean_images.examples.process` on them. Each bundle writes its files' report records (and
+what dataset passes observed) next to the dataset; they are folded into the build report
+once the pipeline is done, so the report equals the in-process one. A batch transform runs
+after `BatchElements`, with its model loaded once per worker (`DoFn.setup`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ import apache_beam as beam
 from etils import epath
 from tensorflow_datasets.core import download
 
-from clean_images.entries import Entry, example_of, read_and_sanitize
+from clean_images import examples as examples_lib
+from clean_images.examples import Work
+from clean_images.hooks import BatchTransform
+from clean_images.plan import Entry
 
 # Images per element: small enough to spread evenly over workers, large enough that Beam's
 # per-element cost (encode, shuffle, decode; ~100 us in the local runner) is noise.
@@ -46,53 +50,76 @@ def with_local_runner(download_config: download.DownloadConfig) -> download.Down
     return dataclasses.replace(download_config, beam_runner=FnApiRunner())
 
 
-class _SanitizeFn(beam.DoFn):
-    """Reads and sanitizes a group of images; emits their examples (if kept), keeps their report records.
+class _ProcessFn(beam.DoFn):
+    """Runs the per-image work on a group of images; emits the kept examples, keeps their records.
 
     Each bundle's records go to one file of their own, written when the bundle finishes
     (renamed into place, so a file is whole or absent). A retried bundle writes its records
-    again under another name: `pop_report_records` keeps one record per path. This costs no
+    again under another name: `pop_records` keeps one record per path. This costs no
     pipeline stage, where a text sink would add five, each a barrier across the workers.
     """
 
-    def __init__(self, report_prefix: str):
-        self._report_prefix = report_prefix
+    def __init__(self, work: Work, records_prefix: str):
+        self._work = work
+        self._records_prefix = records_prefix
 
     def start_bundle(self) -> None:
         self._records: list[str] = []
 
     def process(self, group: list[Entry]) -> Iterator[tuple[str, dict[str, Any]]]:
         for entry in group:
-            verdict = read_and_sanitize(entry)
-            self._records.append(json.dumps(
-                {"path": entry.filename, "outcome": verdict.outcome, "reason": verdict.reason, "detail": verdict.detail},
-                ensure_ascii=False,
-            ))
-            if verdict.jpeg is not None:
-                yield entry.filename, example_of(entry, verdict)
+            processed = examples_lib.process(entry, self._work)
+            record = {**processed.record(), "label": entry.features.get("label"), "observed": processed.observed}
+            self._records.append(json.dumps(record, ensure_ascii=False))
+            if processed.example is not None:
+                yield entry.filename, processed.example
 
     def finish_bundle(self) -> None:
         if self._records:
-            path = epath.Path(f"{self._report_prefix}-{uuid.uuid4().hex}")
+            path = epath.Path(f"{self._records_prefix}-{uuid.uuid4().hex}")
             path.with_suffix(".tmp").write_text("\n".join(self._records) + "\n", encoding="utf-8")
             path.with_suffix(".tmp").rename(path.with_suffix(".jsonl"))
             self._records = []
 
 
-class CleanExamples(beam.PTransform):
-    """PTransform yielding (key, example) for `entries`; report records go to `report_prefix`."""
+class _BatchTransformFn(beam.DoFn):
+    """Applies a batch transform to batches of (key, example); its setup runs once per worker."""
 
-    def __init__(self, entries: list[Entry], report_prefix: str):
+    def __init__(self, transform: BatchTransform):
+        self._transform = transform
+
+    def setup(self) -> None:
+        self._transform.setup()
+
+    def process(self, batch: list[tuple[str, dict[str, Any]]]) -> Iterator[tuple[str, dict[str, Any]]]:
+        keys = [key for key, _ in batch]
+        yield from zip(keys, examples_lib.apply_batch(self._transform, [example for _, example in batch]))
+
+
+class CleanExamples(beam.PTransform):
+    """PTransform yielding (key, example) for `entries`; their records go to `records_prefix`."""
+
+    def __init__(self, entries: list[Entry], work: Work, batch_transform: BatchTransform | None, records_prefix: str):
         super().__init__()
         self._entries = entries
-        self._report_prefix = report_prefix
+        self._work = work
+        self._batch_transform = batch_transform
+        self._records_prefix = records_prefix
 
     def expand(self, pipeline):
-        return (
+        examples = (
             pipeline
             | "ListImages" >> beam.Create(_groups(self._entries), reshuffle=False)
             | "SpreadOverWorkers" >> beam.Reshuffle()
-            | "Sanitize" >> beam.ParDo(_SanitizeFn(self._report_prefix))
+            | "Process" >> beam.ParDo(_ProcessFn(self._work, self._records_prefix))
+        )
+        if self._batch_transform is None:
+            return examples
+        size = self._batch_transform.batch_size
+        return (
+            examples
+            | "Batch" >> beam.BatchElements(min_batch_size=size, max_batch_size=size)
+            | "BatchTransform" >> beam.ParDo(_BatchTransformFn(self._batch_transform))
         )
 
 
@@ -100,10 +127,10 @@ def _groups(entries: list[Entry], size: int = GROUP_SIZE) -> list[list[Entry]]:
     return [entries[start : start + size] for start in range(0, len(entries), size)]
 
 
-def pop_report_records(report_prefix: str) -> Iterator[dict[str, str]]:
+def pop_records(records_prefix: str) -> Iterator[dict[str, Any]]:
     """The workers' records, one per path (a retried bundle repeats its own); then deletes the files."""
-    prefix = epath.Path(report_prefix)
-    records: dict[str, dict[str, str]] = {}
+    prefix = epath.Path(records_prefix)
+    records: dict[str, dict[str, Any]] = {}
     for shard in sorted(prefix.parent.glob(prefix.name + "-*")):
         if shard.suffix == ".jsonl":
             for line in shard.read_text(encoding="utf-8").splitlines():

@@ -26,7 +26,7 @@ from __future__ import annotations
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from clean_images.builder import worker_count
+from clean_images.parallel import worker_count
 
 _RATIOS = (8, 4, 2)
 

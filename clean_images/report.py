@@ -11,6 +11,7 @@ import collections
 import dataclasses
 from typing import Any, Mapping
 
+from clean_images.errors import AccountingError
 from clean_images.sanitize import REPAIRED, SKIPPED, STORED, Verdict
 
 IGNORED = "ignored"  # a file that is not an image of the dataset (Thumbs.db, a PDF)
@@ -88,3 +89,17 @@ def format_table(report: Mapping[str, Any], max_files: int = 10) -> str:
     if len(files) > max_files:
         lines.append(f"  ... and {len(files) - max_files} more in info.metadata['{METADATA_KEY}']")
     return "\n".join(lines)
+
+
+def check_accounting(report: BuildReport, handed_out: Mapping[str, int], written: Mapping[str, int]) -> None:
+    """Three independent counts must agree per split: images handed to sanitation, verdicts
+    received, and examples written (= stored + repaired). Raises AccountingError otherwise."""
+    for split in sorted(set(report.splits) | set(handed_out)):
+        split_report = report[split]
+        kept = split_report.counts[STORED] + split_report.counts[REPAIRED]
+        if split_report.sanitized != handed_out.get(split, 0) or kept != written.get(split, 0):
+            raise AccountingError(
+                f"Build report of split {split!r} does not add up: {handed_out.get(split, 0)} images handed "
+                f"to sanitation, {split_report.sanitized} verdicts, {kept} kept, {written.get(split, 0)} "
+                "examples written. Nothing was published; please report this bug."
+            )

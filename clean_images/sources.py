@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
 import io
 import os
 import posixpath
@@ -27,18 +26,12 @@ from typing import Any, Protocol
 
 from etils import epath
 
+from clean_images.errors import DamagedArchiveError, MetadataError, OversizedMemberError
+
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".jpe", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff")
 
 
-class DamagedArchiveError(RuntimeError):
-    """The archive cannot be read to the end: it was cut short or corrupted."""
-
-
 MAX_MEMBER_BYTES = 256 * 2**20  # no photo here comes near; a zip entry claiming more is refused unread
-
-
-class OversizedMemberError(ValueError):
-    """A zip member inflates past the size it declares (a zip bomb): refused, not read on."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -202,7 +195,7 @@ def decode_text(data: bytes, name: str) -> str:
             return data.decode(encoding)
         except UnicodeDecodeError:
             pass
-    raise ValueError(f"{name} is neither UTF-8 nor CP949 text. Re-save it as UTF-8 (e.g. from Excel: CSV UTF-8).")
+    raise MetadataError(f"{name} is neither UTF-8 nor CP949 text. Re-save it as UTF-8 (e.g. from Excel: CSV UTF-8).")
 
 
 class ZipSource:
@@ -279,12 +272,3 @@ def _add_member(found: dict, refused: list[tuple[str, str]], name: str, value) -
         refused.append((name, "duplicate name in the source (after Unicode normalization): only the first is read"))
     else:
         found[name] = value
-
-
-def sha256_of(path: epath.PathLike, chunk_size: int = 1 << 22) -> str:
-    """Streams a file through SHA-256 without holding it in memory."""
-    digest = hashlib.sha256()
-    with epath.Path(path).open("rb") as f:
-        while chunk := f.read(chunk_size):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -15,8 +15,8 @@ import sys
 import tempfile
 import zipfile
 
-from clean_images.faults import FAULTS
-from clean_images.replica import DaconMetadata, write_dacon_replica, write_pet_archive
+from clean_images.testing.faults import FAULTS
+from clean_images.testing.replica import DaconMetadata, write_dacon_replica, write_pet_archive
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PET_SAMPLE = ROOT / "pet_images" / "sample" / "kagglecatsanddogs_sample.zip"

@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from clean_images.replica import photos
+from clean_images.testing.replica import photos
 
 
 @pytest.fixture(scope="session")

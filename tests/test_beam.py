@@ -10,7 +10,7 @@ import tensorflow_datasets as tfds
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from clean_images import beam_generation
-from clean_images.replica import DaconMetadata, write_dacon_replica, write_pet_archive
+from clean_images.testing.replica import DaconMetadata, write_dacon_replica, write_pet_archive
 from landmark_images import landmark_images_dataset_builder as landmark
 from pet_images import pet_images_dataset_builder as pet
 from tests.helpers import TFDS, assert_same_dataset, build, run_ok
@@ -25,7 +25,7 @@ def _build_both_ways(builder_cls, tmp_path, config: str, manual_dir=None, **kwar
 
 
 def _assert_identical(local, beam, splits):
-    assert beam._beam_splits == splits and not local._beam_splits  # pylint: disable=protected-access
+    assert beam._build.beam_splits == splits and not local._build.beam_splits  # pylint: disable=protected-access
     assert_same_dataset(local, beam, splits)
     assert not list(beam.data_path.glob("build-report*")), "worker report records must not stay in the dataset"
 
@@ -58,7 +58,7 @@ def test_direct_runner_does_not_try_to_download_prism(tmp_path, caplog):
     caplog.set_level("INFO")
     builder = pet.Builder(config="sample", data_dir=str(tmp_path))
     builder.download_and_prepare(download_config=tfds.download.DownloadConfig(beam_options=PipelineOptions(BEAM_FLAGS)))
-    assert builder._beam_splits == ["train"]  # pylint: disable=protected-access
+    assert builder._build.beam_splits == ["train"]  # pylint: disable=protected-access
     assert not [r.getMessage() for r in caplog.records if "prism" in r.getMessage().lower()]
 
 
@@ -70,7 +70,7 @@ def test_report_records_of_a_retried_bundle_count_once(tmp_path):
     (tmp_path / "build-report-train-a.jsonl").write_text(json.dumps(record) + "\n" + json.dumps(other) + "\n")
     (tmp_path / "build-report-train-b.jsonl").write_text(json.dumps(record) + "\n")
     (tmp_path / "build-report-train-c.tmp").write_text(json.dumps(record))
-    records = list(beam_generation.pop_report_records(str(prefix)))
+    records = list(beam_generation.pop_records(str(prefix)))
     assert sorted(r["path"] for r in records) == ["PetImages/Cat/1.jpg", "PetImages/Cat/2.jpg"]
     assert not list(tmp_path.iterdir())
 

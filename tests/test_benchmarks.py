@@ -6,7 +6,7 @@ import sys
 import zipfile
 
 from benchmarks.contenders import cats_vs_dogs_corrupt_count
-from clean_images.replica import write_pet_archive
+from clean_images.testing.replica import write_pet_archive
 from tests.helpers import run_ok
 
 

@@ -14,8 +14,10 @@ import simplejpeg
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from clean_images import faults, sanitize, sources
-from clean_images.replica import photos
+from clean_images import errors, sanitize
+from clean_images import sources
+from clean_images.testing import faults
+from clean_images.testing.replica import photos
 from clean_images import report as report_lib
 from pet_images import pet_images_dataset_builder as pet
 from tests.helpers import build, stored_examples
@@ -43,7 +45,7 @@ def test_unsafe_and_windows_member_names(tmp_path, photo):
     reasons = {f["path"]: f["reason"] for f in report["files"]}
     assert reasons["/abs/PetImages/Cat/2.jpg"].startswith("unsafe path")
     assert reasons["../PetImages/Cat/3.jpg"].startswith("unsafe path")
-    assert reasons["PetImages/cat/1.jpg"].startswith("same PetImages path")
+    assert reasons["PetImages/cat/1.jpg"].startswith("same example as PetImages/Cat/1.jpg")
     assert report["image_files"] == 5 and report["stored"] == 2 and report["skipped"] == 3
     assert not (tmp_path / "abs").exists() and not (tmp_path.parent / "PetImages").exists()
 
@@ -96,7 +98,7 @@ def test_crc_mismatch_is_a_clear_error_and_nothing_is_published(tmp_path, photo)
     middle = data.find(jpeg) + len(jpeg) // 2
     data[middle] ^= 0xFF
     archive.write_bytes(bytes(data))
-    with pytest.raises(sources.DamagedArchiveError, match="(?s)PetImages/Cat/1.jpg.*download it again"):
+    with pytest.raises(errors.DamagedArchiveError, match="(?s)PetImages/Cat/1.jpg.*download it again"):
         build(pet.Builder, tmp_path / "data", manual_dir=tmp_path / "manual")
     assert not list((tmp_path / "data").rglob("dataset_info.json"))
     assert not list((tmp_path / "data").rglob("*.tfrecord*"))
@@ -177,7 +179,7 @@ def test_a_zip_declaring_a_huge_compressed_size_is_refused_unread(tmp_path):
         archive.writestr("PetImages/Cat/1.jpg", b"x" * 100)
     _patch_central_size(path, "PetImages/Cat/1.jpg", sources.MAX_MEMBER_BYTES + 1, _COMPRESSED)
     source = sources.ZipSource(str(path))
-    with pytest.raises(sources.OversizedMemberError):
+    with pytest.raises(errors.OversizedMemberError):
         source.read("PetImages/Cat/1.jpg")
 
 

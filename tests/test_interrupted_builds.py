@@ -11,7 +11,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 import pet_images  # noqa: F401  # registers the builder for tfds.builder below
-from clean_images.replica import write_pet_archive
+from clean_images.testing.replica import write_pet_archive
 from tests.helpers import TFDS, run_ok
 
 

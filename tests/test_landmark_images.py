@@ -8,9 +8,10 @@ import zipfile
 import pytest
 import tensorflow_datasets as tfds
 
-from clean_images import builder as builder_lib
+from clean_images import errors
 from clean_images import report as report_lib
-from clean_images.replica import DaconMetadata, write_dacon_replica
+from clean_images.testing.replica import DaconMetadata, write_dacon_replica
+from landmark_images import dacon
 from landmark_images import landmark_images_dataset_builder as landmark
 from tests.helpers import TFDS, build, run_ok, stored_examples
 
@@ -76,7 +77,7 @@ def test_test_images_lying_flat_keep_their_own_paths(metadata, tmp_path):
     ("0abc.JPG", "test/0/0abc.JPG"),
 ])
 def test_test_image_filenames(member, filename):
-    assert landmark._test_filename(member.split("/")) == filename
+    assert dacon.test_filename(member.split("/")) == filename
 
 
 def test_full_scale_replica_single_cp949_zip(tmp_path):
@@ -111,7 +112,7 @@ def mismatched(metadata, tmp_path_factory):
 
 def test_mismatches_fail_by_default_and_say_how_to_proceed(mismatched, tmp_path):
     root, expected = mismatched
-    with pytest.raises(landmark.MismatchError) as error:
+    with pytest.raises(errors.MismatchError) as error:
         build(landmark.Builder, tmp_path / "data", root)
     message = str(error.value)
     assert "7 disagreements" in message and "nothing was written" in message
@@ -152,14 +153,14 @@ def test_skip_mismatches_through_the_tfds_cli(mismatched, tmp_path):
 def test_missing_csv_lists_what_was_found(metadata, tmp_path):
     write_dacon_replica(tmp_path / "manual", metadata, "split_zips", seed=1)
     (tmp_path / "manual" / "sample_submission.csv").unlink()
-    with pytest.raises(landmark.MetadataError, match=r"(?s)sample_submission.csv was not found.*category.csv"):
+    with pytest.raises(errors.MetadataError, match=r"(?s)sample_submission.csv was not found.*category.csv"):
         build(landmark.Builder, tmp_path / "data", tmp_path / "manual")
 
 
 def test_two_different_copies_of_a_csv_are_refused(metadata, tmp_path):
     write_dacon_replica(tmp_path / "manual", metadata, "single_zip", seed=1)
     (tmp_path / "manual" / "train.csv").write_text("id,landmark_id\nx,1\n")
-    with pytest.raises(landmark.MetadataError, match="2 different train.csv files"):
+    with pytest.raises(errors.MetadataError, match="2 different train.csv files"):
         build(landmark.Builder, tmp_path / "data", tmp_path / "manual")
 
 
@@ -167,13 +168,13 @@ def test_label_out_of_range_names_the_line(metadata, tmp_path):
     write_dacon_replica(tmp_path / "manual", metadata, "extracted", seed=1)
     train_csv = tmp_path / "manual" / "train.csv"
     train_csv.write_text(train_csv.read_text() + "extra_001,1049\n")
-    with pytest.raises(landmark.MetadataError, match=r"train.csv line \d+: landmark_id 1049 is not in category.csv"):
+    with pytest.raises(errors.MetadataError, match=r"train.csv line \d+: landmark_id 1049 is not in category.csv"):
         build(landmark.Builder, tmp_path / "data", tmp_path / "manual")
 
 
 def test_empty_manual_dir_is_an_error(tmp_path):
     (tmp_path / "empty").mkdir()
-    with pytest.raises(builder_lib.ManualDirError, match="(?s)is empty.*train.zip"):
+    with pytest.raises(errors.ManualDirError, match="(?s)is empty.*train.zip"):
         build(landmark.Builder, tmp_path / "data", tmp_path / "empty")
 
 
@@ -200,14 +201,14 @@ def test_zip_of_zips_says_to_extract_it(metadata, tmp_path):
     with zipfile.ZipFile(tmp_path / "manual" / "open.zip", "w") as outer:
         for path in sorted((tmp_path / "inner").iterdir()):
             outer.write(path, path.name)
-    with pytest.raises(builder_lib.ManualDirError, match=r"holds zips \(test.zip, train.zip\).*extract it"):
+    with pytest.raises(errors.ManualDirError, match=r"holds zips \(test.zip, train.zip\).*extract it"):
         build(landmark.Builder, tmp_path / "data", tmp_path / "manual")
 
 
 def test_missing_csvs_are_listed_truthfully(tmp_path):
     (tmp_path / "manual" / "train" / "x" / "y").mkdir(parents=True)
     (tmp_path / "manual" / "train" / "x" / "y" / "a.JPG").write_bytes(b"\xff\xd8\xff")
-    with pytest.raises(landmark.MetadataError, match=r"category.csv was not found.*CSV/JSON files found: none"):
+    with pytest.raises(errors.MetadataError, match=r"category.csv was not found.*CSV/JSON files found: none"):
         build(landmark.Builder, tmp_path / "data", tmp_path / "manual")
 
 
@@ -223,7 +224,7 @@ def test_duplicate_train_csv_id_names_the_line(metadata, tmp_path):
     train_csv = tmp_path / "manual" / "train.csv"
     first_row = train_csv.read_text().splitlines()[1]
     train_csv.write_text(train_csv.read_text() + first_row + "\n")
-    with pytest.raises(landmark.MetadataError, match=r"train.csv line \d+: id .* appears twice"):
+    with pytest.raises(errors.MetadataError, match=r"train.csv line \d+: id .* appears twice"):
         build(landmark.Builder, tmp_path / "data", tmp_path / "manual")
 
 

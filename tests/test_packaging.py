@@ -18,6 +18,26 @@ def _report(data_dir: pathlib.Path) -> dict:
     return metadata["build_report"]["train"]
 
 
+# Importing the builders imports neither TensorFlow nor an extra; the checksums file is found.
+_BARE_IMPORT = """
+import sys, pathlib
+import pet_images, landmark_images
+from clean_images.builder import checksums_file
+path = checksums_file("pet_images")
+assert path.exists(), path
+heavy = ("tensorflow", "skimage", "sklearn", "matplotlib", "apache_beam", "clean_images.testing")
+print(path, str(sorted(m for m in heavy if m in sys.modules)).replace(" ", ""))
+"""
+
+
+def test_editable_install_finds_the_checksums_at_the_repository_root():
+    """`pip install -e .`: clean_images.checksums is the repository's own checksums/ folder."""
+    result = run_ok([sys.executable, "-c", _BARE_IMPORT], cwd=ROOT.parent)
+    checksums_path, imported = result.stdout.split()
+    assert checksums_path == str(ROOT / "checksums" / "pet_images.tsv")
+    assert imported == "[]"
+
+
 def test_tfds_build_from_the_repository_root(tmp_path):
     result = run_ok([TFDS, "build", "pet_images", "--config", "sample", "--data_dir", str(tmp_path)], cwd=ROOT)
     assert "Build report" in result.stdout and "repaired" in result.stdout
@@ -36,7 +56,7 @@ def test_wheel_installs_and_builds_the_sample_anywhere(tmp_path):
         "pet_images/CITATIONS.bib",
         "pet_images/TAGS.txt",
         "pet_images/sample/kagglecatsanddogs_sample.zip",
-        "checksums/pet_images.tsv",
+        "clean_images/checksums/pet_images.tsv",
         "clean_images/sanitize.py",
         "landmark_images/landmark_images_dataset_builder.py",
         "landmark_images/README.md",
@@ -45,6 +65,7 @@ def test_wheel_installs_and_builds_the_sample_anywhere(tmp_path):
         "landmark_images/sample/dacon_landmark_sample.zip",
     ):
         assert needed in names, needed
+    assert not [n for n in names if n.startswith(("checksums/", "tests/"))], "generic top-level packages"
 
     site = tmp_path / "site"
     run_ok([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), str(wheel)], cwd=tmp_path)
@@ -53,6 +74,10 @@ def test_wheel_installs_and_builds_the_sample_anywhere(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(site)}
     where = run_ok([sys.executable, "-c", "import pet_images; print(pet_images.__file__)"], cwd=elsewhere, env=env)
     assert where.stdout.strip().startswith(str(site))
+    bare = run_ok([sys.executable, "-c", _BARE_IMPORT], cwd=elsewhere, env=env)
+    checksums_path, imported = bare.stdout.split()
+    assert checksums_path.startswith(str(site)) and checksums_path.endswith("clean_images/checksums/pet_images.tsv")
+    assert imported == "[]", f"importing the builders imported {imported}"
     data = tmp_path / "data"
     result = run_ok(
         [TFDS, "build", "pet_images", "--imports", "pet_images", "--config", "sample", "--data_dir", str(data)],

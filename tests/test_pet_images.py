@@ -13,11 +13,12 @@ import pytest
 import tensorflow_datasets as tfds
 from etils import epath
 
-import checksums
-from clean_images import builder as builder_lib
-from clean_images import faults, sources
+from clean_images import checksums
+from clean_images import errors
+from clean_images import sources
+from clean_images.testing import faults
 from clean_images import report as report_lib
-from clean_images.replica import write_pet_archive
+from clean_images.testing.replica import write_pet_archive
 from pet_images import pet_images_dataset_builder as pet
 from tests.helpers import build, stored_examples
 
@@ -110,14 +111,14 @@ def _assert_nothing_written(data_dir):
 
 
 def test_missing_manual_dir_is_an_error(tmp_path):
-    with pytest.raises(builder_lib.ManualDirError, match="(?s)does not exist.*PetImages"):
+    with pytest.raises(errors.ManualDirError, match="(?s)does not exist.*PetImages"):
         build(pet.Builder, tmp_path / "data", manual_dir=tmp_path / "nowhere")
     _assert_nothing_written(tmp_path / "data")
 
 
 def test_empty_manual_dir_is_an_error(tmp_path):
     (tmp_path / "empty").mkdir()
-    with pytest.raises(builder_lib.ManualDirError, match="is empty"):
+    with pytest.raises(errors.ManualDirError, match="is empty"):
         build(pet.Builder, tmp_path / "data", manual_dir=tmp_path / "empty")
 
 
@@ -125,7 +126,7 @@ def test_wrong_manual_dir_lists_what_it_found(tmp_path):
     manual = tmp_path / "manual"
     (manual / "Cats").mkdir(parents=True)
     (manual / "notes.txt").write_text("hi")
-    with pytest.raises(builder_lib.ManualDirError, match=r"(?s)Found: Cats/, notes.txt.*--manual_dir"):
+    with pytest.raises(errors.ManualDirError, match=r"(?s)Found: Cats/, notes.txt.*--manual_dir"):
         build(pet.Builder, tmp_path / "data", manual_dir=manual)
     _assert_nothing_written(tmp_path / "data")
 
@@ -138,7 +139,7 @@ def test_registered_size_with_wrong_checksum_is_refused(tmp_path):
     with open(fake, "wb") as f:
         f.write(b"PK\x03\x04")
         f.truncate(824887076)
-    with pytest.raises(builder_lib.ArchiveChecksumError, match="b7974bd0.*Download it again"):
+    with pytest.raises(errors.ArchiveChecksumError, match="b7974bd0.*Download it again"):
         build(pet.Builder, tmp_path / "data", manual_dir=manual)
     _assert_nothing_written(tmp_path / "data")
 
@@ -154,10 +155,10 @@ def test_failed_download_explains_manual_dir(tmp_path, monkeypatch):
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotFound)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setattr(pet, "DOWNLOAD_URL", f"http://127.0.0.1:{server.server_port}/kagglecatsanddogs_5340.zip")
+    monkeypatch.setattr(pet.Builder, "DOWNLOAD_URL", f"http://127.0.0.1:{server.server_port}/kagglecatsanddogs_5340.zip")
     builder = pet.Builder(config="full", data_dir=str(tmp_path / "data"))
     try:
-        with pytest.raises(builder_lib.DownloadFailedError, match=r"(?s)404.*--manual_dir"):
+        with pytest.raises(errors.DownloadFailedError, match=r"(?s)404.*--manual_dir"):
             builder.download_and_prepare(download_dir=str(tmp_path / "downloads"))
     finally:
         server.shutdown()
@@ -185,7 +186,7 @@ def test_cut_download_is_an_error_not_a_warning(archive, tmp_path):
     manual = tmp_path / "manual"
     manual.mkdir()
     (manual / "kagglecatsanddogs_5340.zip").write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-    with pytest.raises(sources.DamagedArchiveError, match="(?s)kagglecatsanddogs_5340.zip.*download it again"):
+    with pytest.raises(errors.DamagedArchiveError, match="(?s)kagglecatsanddogs_5340.zip.*download it again"):
         build(pet.Builder, tmp_path / "data", manual_dir=manual)
     _assert_nothing_written(tmp_path / "data")
 
@@ -205,12 +206,12 @@ def test_same_name_twice_is_reported_not_lost(tmp_path, photo):
 
 def test_unresolvable_host_fails_at_once_with_the_manual_dir_steps(tmp_path, monkeypatch):
     """Offline, TFDS would retry for minutes before failing; the host check answers at once."""
-    monkeypatch.setattr(pet, "DOWNLOAD_URL", "https://no-such-host.invalid/kagglecatsanddogs_5340.zip")
+    monkeypatch.setattr(pet.Builder, "DOWNLOAD_URL", "https://no-such-host.invalid/kagglecatsanddogs_5340.zip")
     for proxy in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
         monkeypatch.delenv(proxy, raising=False)
     builder = pet.Builder(config="full", data_dir=str(tmp_path / "data"))
     started = time.perf_counter()
-    with pytest.raises(builder_lib.DownloadFailedError, match=r"(?s)cannot resolve no-such-host.invalid.*--manual_dir"):
+    with pytest.raises(errors.DownloadFailedError, match=r"(?s)cannot resolve no-such-host.invalid.*--manual_dir"):
         builder.download_and_prepare(download_dir=str(tmp_path / "downloads"))
     assert time.perf_counter() - started < 30
     _assert_nothing_written(tmp_path / "data")
@@ -235,12 +236,12 @@ def test_download_with_a_wrong_checksum_is_tfds_error_plus_the_hint(tmp_path, mo
     url = f"http://127.0.0.1:{server.server_port}/kagglecatsanddogs_5340.zip"
     registered = tmp_path / "pet_images.tsv"
     registered.write_text(f"{url}\t{len(payload)}\t{'0' * 64}\tkagglecatsanddogs_5340.zip\n")
-    monkeypatch.setattr(pet, "DOWNLOAD_URL", url)
+    monkeypatch.setattr(pet.Builder, "DOWNLOAD_URL", url)
     monkeypatch.setattr(checksums, "path_for", lambda name: epath.Path(registered))
     clear = tfds.core.DatasetBuilder.__dict__["url_infos"].fget.__func__.cache_clear  # TFDS memoizes them
     clear()
     request.addfinalizer(clear)
     builder = pet.Builder(config="full", data_dir=str(tmp_path / "data"))
-    with pytest.raises(builder_lib.DownloadFailedError, match=r"(?s)[Cc]hecksum.*--manual_dir"):
+    with pytest.raises(errors.DownloadFailedError, match=r"(?s)[Cc]hecksum.*--manual_dir"):
         builder.download_and_prepare(download_dir=str(tmp_path / "downloads"))
     _assert_nothing_written(tmp_path / "data")

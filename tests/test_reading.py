@@ -7,7 +7,7 @@ from PIL import Image
 
 import pet_images
 from clean_images import reading
-from clean_images.faults import jpeg_bytes
+from clean_images.testing.faults import jpeg_bytes
 from tests.helpers import build
 
 

@@ -9,7 +9,8 @@ import pytest
 import simplejpeg
 from PIL import Image
 
-from clean_images import faults, sanitize
+from clean_images import sanitize
+from clean_images.testing import faults
 from clean_images.sanitize import REPAIRED, SKIPPED, STORED
 
 

@@ -20,7 +20,7 @@ from typing import Any, Iterator, Mapping
 import numpy as np
 from PIL import Image
 
-from clean_images.faults import FAULTS, THUMBS_DB, jpeg_bytes
+from clean_images.testing.faults import FAULTS, THUMBS_DB, jpeg_bytes
 
 # The real archive's own layout (kagglecatsanddogs_5340.zip).
 PET_EXTRAS = {"CDLA-Permissive-2.0.pdf": b"%PDF-1.5\n% licence stand-in\n", "readme[1].txt": b"Cats vs dogs.\n"}

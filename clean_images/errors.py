@@ -1,0 +1,55 @@
+"""Every error a build can stop with. Each message names the file and says what to do."""
+
+from __future__ import annotations
+
+
+class CleanImagesError(Exception):
+    """Base class: a build stopped on purpose, before publishing anything."""
+
+
+class ManualDirError(CleanImagesError, ValueError):
+    """manual_dir is missing, empty, or holds nothing this dataset can be built from."""
+
+
+class NothingFoundError(ManualDirError):
+    """A folder or file holds none of the dataset's files; `found` lists what it does hold."""
+
+    def __init__(self, where: str, found: list[str]):
+        self.where = where
+        self.found = found
+        super().__init__(f"{where} holds none of the expected data. Found: {listing(found)}.")
+
+
+class ArchiveChecksumError(CleanImagesError, ValueError):
+    """A file has the size of a registered archive but not its SHA-256."""
+
+
+class DownloadFailedError(CleanImagesError, RuntimeError):
+    """The download failed; the message says how to use --manual_dir instead."""
+
+
+class DamagedArchiveError(CleanImagesError, RuntimeError):
+    """An archive cannot be read to the end: it was cut short or corrupted."""
+
+
+class OversizedMemberError(CleanImagesError, ValueError):
+    """A zip member declares or inflates to more than any photo here could be (a zip bomb)."""
+
+
+class MetadataError(CleanImagesError, ValueError):
+    """A metadata file (e.g. a CSV) is missing, unreadable or inconsistent."""
+
+
+class MismatchError(CleanImagesError, ValueError):
+    """Image files and metadata rows disagree; nothing was written."""
+
+
+class AccountingError(CleanImagesError, AssertionError):
+    """The build report does not add up: a bug, so nothing is published."""
+
+
+def listing(names: list[str], limit: int = 20) -> str:
+    """`a, b, c ...`: the first `limit` names of what was found, for error messages."""
+    if not names:
+        return "nothing"
+    return ", ".join(names[:limit]) + (" ..." if len(names) > limit else "")

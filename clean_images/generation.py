@@ -1,0 +1,91 @@
+"""In-process generation: every core sanitizes, examples leave in input order, and each split
+reports how long it took (printed, never stored: timings are not reproducible)."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import sys
+import time
+from typing import Any, Iterable, Iterator
+
+from clean_images import examples as examples_lib
+from clean_images.examples import Work
+from clean_images.hooks import BatchTransform, Observation
+from clean_images.parallel import ordered_map
+from clean_images.plan import Entry
+from clean_images.report import SplitReport
+
+
+@dataclasses.dataclass(frozen=True)
+class SplitTiming:
+    """How long one split's in-process generation took: read, validate, serialize (not the shard writing)."""
+
+    image_files: int
+    seconds: float
+    peak_rss_mib: float  # of the whole process so far (splits are built one after the other); 0: unknown
+
+    def describe(self, split: str) -> str:
+        rate = self.image_files / self.seconds if self.seconds else 0.0
+        memory = f"; peak RSS so far {self.peak_rss_mib:,.0f} MiB" if self.peak_rss_mib else ""
+        return (f"{split}: {self.image_files:,} image files read, validated and serialized in {self.seconds:.1f} s "
+                f"({rate:,.0f}/s){memory}")
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident memory so far, in MiB (0 where the OS does not say)."""
+    try:
+        import resource  # pylint: disable=g-import-not-at-top  # not on Windows
+    except ImportError:
+        return 0.0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes on macOS, KiB on Linux
+
+
+def generate(
+    split: str,
+    entries: Iterable[Entry],
+    work: Work,
+    batch_transform: BatchTransform | None,
+    report: SplitReport,
+    observations: dict[str, list[Observation]],
+    timings: dict[str, SplitTiming],
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(key, example) of the kept images; every verdict goes to `report`, what each pass saw to `observations[its key]`."""
+    started = time.perf_counter()
+    kept = _kept_examples(split, entries, work, report, observations)
+    if batch_transform is not None:
+        yield from _in_batches(batch_transform, kept)
+    else:
+        yield from kept
+    timings[split] = SplitTiming(report.sanitized, time.perf_counter() - started, peak_rss_mib())
+
+
+def _kept_examples(
+    split: str, entries: Iterable[Entry], work: Work, report: SplitReport, observations: dict[str, list[Observation]]
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    for entry, processed in ordered_map(functools.partial(examples_lib.process, work=work), entries):
+        report.record_sanitized(**processed.record())
+        for key, value in processed.observed.items():
+            observations[key].append(Observation(split, entry.filename, entry.features.get("label"), value))
+        if processed.example is not None:
+            yield entry.filename, processed.example
+
+
+def _in_batches(
+    transform: BatchTransform, kept: Iterator[tuple[str, dict[str, Any]]]
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    transform.setup()
+    batch: list[tuple[str, dict[str, Any]]] = []
+    for item in kept:
+        batch.append(item)
+        if len(batch) == transform.batch_size:
+            yield from _transformed(transform, batch)
+            batch = []
+    yield from _transformed(transform, batch)
+
+
+def _transformed(transform: BatchTransform, batch: list[tuple[str, dict[str, Any]]]) -> Iterator[tuple[str, dict[str, Any]]]:
+    if batch:
+        keys = [key for key, _ in batch]
+        yield from zip(keys, examples_lib.apply_batch(transform, [example for _, example in batch]))

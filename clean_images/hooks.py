@@ -1,0 +1,85 @@
+"""The three ways a config changes what is stored, declared on the config, not coded per builder.
+
+- `ImageTransform`: per kept image, in the sanitation workers (e.g. store at training size).
+- `BatchTransform`: replaces the image by features computed in batches, after a one-time
+  `setup` per process or Beam worker (e.g. a CNN loaded once).
+- `DatasetPass`: looks at every kept image during generation (`observe`, in the workers),
+  then turns all splits' observations into one metadata entry (e.g. duplicate groups).
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+from typing import Any, ClassVar, Sequence
+
+import tensorflow_datasets as tfds
+
+
+@dataclasses.dataclass(frozen=True)
+class Image:
+    """A kept image: clean JPEG bytes that decode silently, and their size."""
+
+    jpeg: bytes
+    height: int
+    width: int
+
+
+class ImageTransform(abc.ABC):
+    """Turns each sanitized image into the image a config stores. Must be picklable and deterministic."""
+
+    @abc.abstractmethod
+    def __call__(self, image: Image) -> Image: ...
+
+    @abc.abstractmethod
+    def describe(self) -> str:
+        """One sentence for the dataset description: what the stored images are."""
+
+
+class BatchTransform(abc.ABC):
+    """Computes, from batches of kept images, the features that replace `image` in the examples."""
+
+    batch_size: ClassVar[int] = 32
+
+    @abc.abstractmethod
+    def features(self) -> dict[str, tfds.features.FeatureConnector]:
+        """The features it adds (they replace `image`, `image/height` and `image/width`)."""
+
+    def setup(self) -> None:
+        """Loads what is costly (model weights); called once per process or Beam worker before use."""
+
+    @abc.abstractmethod
+    def __call__(self, images: Sequence[Image]) -> list[dict[str, Any]]:
+        """One features dict per image, in order."""
+
+    def metadata(self) -> dict[str, Any]:
+        """What the dataset metadata records about it (e.g. which weights made the features)."""
+        return {}
+
+
+@dataclasses.dataclass(frozen=True)
+class Observation:
+    """What a `DatasetPass` saw of one kept image; JSON-able, so Beam workers can hand it back."""
+
+    split: str
+    filename: str
+    label: int
+    value: Any
+
+
+class DatasetPass(abc.ABC):
+    """Observes each kept image during generation, then summarizes the whole dataset."""
+
+    metadata_key: ClassVar[str]
+
+    @abc.abstractmethod
+    def observe(self, image: Image) -> Any:
+        """A small JSON-able value for one sanitized full-size image (runs in the workers)."""
+
+    @abc.abstractmethod
+    def summarize(self, observations: list[Observation]) -> Any:
+        """`info.metadata[metadata_key]`, from every split's observations (in key order)."""
+
+    def summary_line(self, summary: Any) -> str:
+        """One line for the printed build report."""
+        return ""
