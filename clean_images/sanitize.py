@@ -44,8 +44,13 @@ _MAGIC = (
     *((b"P" + bytes([digit]), "PNM") for digit in b"123456"),
 )
 _EXTRANEOUS = re.compile(r"(\d+) extraneous bytes before marker 0x([0-9a-f]{2})")
-_TRUNCATED = ("premature end",)
-_CORRUPT_DATA = ("huffman", "found marker", "corrupt jpeg data")
+# libjpeg ran out of bytes. Not to be confused with "Corrupt JPEG data: premature end of data
+# segment", where a desynchronised scan hit a marker early in a file that may be complete.
+_RAN_OUT = "premature end of jpeg file"
+_CORRUPT_DATA = ("huffman", "found marker", "corrupt jpeg data", "premature end", "unsupported marker")
+# libjpeg says the same for junk before the end marker (pixels intact) and for a scan that
+# lost sync after a damaged byte (pixels garbled from there on): the reason claims neither.
+EXTRANEOUS_BYTES_REMOVED = "bytes libjpeg skipped removed (scan may be damaged)"
 # How each JPEG colour space is decoded for validation (YCCK through libjpeg's CMYK).
 _DECODE_AS = {"YCbCr": "RGB", "RGB": "RGB", "Gray": "GRAY", "CMYK": "CMYK", "YCCK": "CMYK"}
 
@@ -127,9 +132,17 @@ def _jpeg_warning(data: bytes, decode_as: str = "RGB") -> str | None:
     return None
 
 
+def is_complete(data: bytes, fmt: str = "JPEG") -> bool:
+    """Whether the file ends as its format ends (JPEG: the end-of-image marker; PNG: IEND), so
+    nothing is missing from it: such a file is damaged, never truncated."""
+    if fmt == "PNG":
+        return data.endswith(b"IEND\xaeB`\x82")
+    return data.endswith(b"\xff\xd9") if fmt == "JPEG" else False
+
+
 def _answer_header_error(data: bytes, message: str) -> Verdict:
     """The header itself cannot be read: cut inside the header, or a JPEG flavour libjpeg lacks."""
-    if any(t in message.lower() for t in _TRUNCATED):
+    if "premature end" in message.lower() and not is_complete(data):
         return Verdict(SKIPPED, "truncated JPEG", message)
     return _convert(data, "unusual JPEG re-encoded", message)
 
@@ -139,11 +152,12 @@ def _answer_warning(data: bytes, message: str, decode_as: str) -> tuple[bytes, s
 
     The in-place fixes change no pixel of what libjpeg decodes from the original file: they
     add a lost end marker after complete scans, correct a header field, or cut bytes the
-    decoder skipped. Truncation is skipped (decoding would invent grey pixels); any other
-    damage is re-encoded from libjpeg's decode, under a reason that says so.
+    decoder skipped (which may follow a damaged scan: the reason says so). Truncation is
+    skipped (decoding would invent grey pixels); a complete file is never called truncated;
+    any other damage is re-encoded from libjpeg's decode, under a reason that says so.
     """
     lowered = message.lower()
-    if any(t in lowered for t in _TRUNCATED):
+    if _RAN_OUT in lowered and not is_complete(data):
         completed = data + b"\xff\xd9"
         if _scans_complete(data) and _jpeg_warning(completed, decode_as) is None:
             return completed, "missing end-of-image marker added"
@@ -156,10 +170,24 @@ def _answer_warning(data: bytes, message: str, decode_as: str) -> tuple[bytes, s
     if extraneous:
         fixed = _drop_extraneous_bytes(data, int(extraneous[1]), int(extraneous[2], 16), decode_as)
         if fixed is not None:
-            return fixed, "extraneous bytes removed"
+            return fixed, EXTRANEOUS_BYTES_REMOVED
     if extraneous or any(t in lowered for t in _CORRUPT_DATA):
-        return _convert(data, "corrupt JPEG data re-encoded", message)
-    return _convert(data, "JPEG with decoder warnings re-encoded", message)
+        return _reencode(data, "corrupt JPEG data re-encoded", message, decode_as)
+    return _reencode(data, "JPEG with decoder warnings re-encoded", message, decode_as)
+
+
+def _reencode(data: bytes, reason: str, detail: str, decode_as: str) -> Verdict:
+    """Re-encodes libjpeg's own (lenient) decode: the pixels TensorFlow would have shown, minus the warning.
+
+    Non-RGB JPEGs go through Pillow (which also uses libjpeg) for the colour conversion.
+    """
+    if decode_as != "RGB":
+        return _convert(data, reason, detail)
+    try:
+        pixels = simplejpeg.decode_jpeg(data, colorspace="RGB", strict=False)
+    except ValueError as e:
+        return Verdict(SKIPPED, "undecodable JPEG", f"{detail}; {_one_line(e)}")
+    return _encoded(Image.fromarray(pixels), reason, detail)
 
 
 def _drop_extraneous_bytes(data: bytes, count: int, marker: int, decode_as: str) -> bytes | None:
@@ -244,8 +272,13 @@ def _convert(data: bytes, reason: str, detail: str = "") -> Verdict:
         return Verdict(SKIPPED, "decompression bomb", _one_line(e))
     except (OSError, SyntaxError, ValueError, EOFError) as e:
         text = _one_line(e)
-        kind = "truncated" if "truncat" in text.lower() else "undecodable"
-        return Verdict(SKIPPED, f"{kind} {_format_of(data)}", text)
+        fmt = _format_of(data)
+        kind = "truncated" if "truncat" in text.lower() and not is_complete(data, fmt) else "undecodable"
+        return Verdict(SKIPPED, f"{kind} {fmt}", text)
+    return _encoded(rgb, reason, detail)
+
+
+def _encoded(rgb: Image.Image, reason: str, detail: str) -> Verdict:
     buffer = io.BytesIO()
     rgb.save(buffer, "JPEG", quality=REPAIR_QUALITY, subsampling=0)
     return Verdict(REPAIRED, reason, detail, buffer.getvalue(), rgb.height, rgb.width)
