@@ -87,7 +87,9 @@ def tfds_cats_vs_dogs(zip_path: str, data_dir: str) -> dict:
         zip_path = str(link)
     cats_vs_dogs._NUM_CORRUPT_IMAGES = cats_vs_dogs_corrupt_count(zip_path)
     original_download = tfds.download.DownloadManager.download
-    tfds.download.DownloadManager.download = lambda self, url: zip_path if url == cats_vs_dogs._URL else original_download(self, url)
+    tfds.download.DownloadManager.download = (
+        lambda self, url: zip_path if url == cats_vs_dogs._URL else original_download(self, url)
+    )
     builder = cats_vs_dogs.CatsVsDogs(data_dir=data_dir)
     builder.download_and_prepare(download_config=tfds.download.DownloadConfig(compute_stats=tfds.download.ComputeStatsMode.SKIP))
     return {"images": len(members), "examples": builder.info.splits["train"].num_examples,

@@ -77,7 +77,8 @@ def main() -> None:
     print()
     for keras in ("keras image_dataset_from_directory", "keras image_dataset_from_directory, autotuner off"):
         print(f"training_pipeline / {keras}: {ours / rates[keras]:.2f}x (uint8: {ours_uint8 / rates[keras]:.2f}x); "
-              f"ceiling of pipelines decoding with TF: {rates['ceiling: read + full-scale decode only'] / rates[keras]:.2f}x at full scale, "
+              f"ceiling of pipelines decoding with TF: "
+              f"{rates['ceiling: read + full-scale decode only'] / rates[keras]:.2f}x at full scale, "
               f"{rates['ceiling: read + 1/8-scale decode only'] / rates[keras]:.2f}x at 1/8 scale")
 
 

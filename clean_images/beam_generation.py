@@ -15,7 +15,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import uuid
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import apache_beam as beam
 from etils import epath

@@ -14,19 +14,17 @@ from __future__ import annotations
 import abc
 import collections
 import dataclasses
+import importlib
 import os
-from typing import Any, ClassVar, Iterator
+from typing import Any, ClassVar
 
 import numpy as np
 import tensorflow_datasets as tfds
 from absl import logging
 from etils import epath
 
-from clean_images import examples
-from clean_images import generation
-from clean_images import manual_dir
+from clean_images import examples, generation, manual_dir, tfrecord
 from clean_images import report as report_lib
-from clean_images import tfrecord
 from clean_images.errors import ManualDirError, NothingFoundError
 from clean_images.hooks import BatchTransform, DatasetPass, ImageTransform, Observation
 from clean_images.plan import DatasetPlan, SplitPlan
@@ -72,7 +70,7 @@ class _Build:
     beam_splits: list[str] = dataclasses.field(default_factory=list)
 
 
-class CleanImageBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
+class CleanImageBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):  # type: ignore[call-arg]
     """Sanitized images, an exact build report, checksums in `checksums/`."""
 
     # Declared by each dataset.
@@ -193,7 +191,7 @@ class CleanImageBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True)
     def _locate_and_plan(self, dl_manager: tfds.download.DownloadManager) -> DatasetPlan:
         """Plans from the embedded sample, else the manual_dir, else the download (if there is one)."""
         if self.builder_config.sample:
-            return self._plan_splits(epath.resource_path(type(self).__module__.split(".")[0]) / self.SAMPLE_ARCHIVE)
+            return self._plan_splits(self._sample_path())
         given = self._current_build.given_manual_dir
         default = None if given is not None else _default_manual_dir(dl_manager)
         found = manual_dir.resolve(given, default, self.EXPECTED, self.MANUAL_STEPS)
@@ -211,6 +209,12 @@ class CleanImageBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True)
                 f"Expected {self.EXPECTED}.\n{self.MANUAL_STEPS}"
             )
         return self._plan_splits(manual_dir.download(dl_manager, self.DOWNLOAD_URL, self.MANUAL_STEPS))
+
+    def _sample_path(self) -> epath.Path:
+        """The embedded sample, in the package of the class that declares it (subclasses may live elsewhere)."""
+        owner = next(c for c in type(self).__mro__ if "SAMPLE_ARCHIVE" in vars(c))
+        package = owner.__module__.rpartition(".")[0] or owner.__module__
+        return epath.resource_path(package) / self.SAMPLE_ARCHIVE
 
     def _records_prefix(self, split: str) -> str:
         """Beam workers' report records go inside the dataset's temporary directory, then are removed."""
@@ -240,7 +244,7 @@ def checksums_file(dataset_name: str) -> epath.Path:
     """`checksums/<name>.tsv`, installed as `clean_images.checksums`; from a source tree that is
     not installed (or installed elsewhere), the repository's own `checksums/` folder."""
     try:
-        from clean_images import checksums  # pylint: disable=g-import-not-at-top
+        checksums = importlib.import_module("clean_images.checksums")  # mapped by package_dir: see setup.cfg
     except ImportError:
         return epath.Path(__file__).parent.parent / "checksums" / f"{dataset_name}.tsv"
     return checksums.path_for(dataset_name)

@@ -4,7 +4,8 @@ read it, decide its fate, observe it, transform it, and make the example TFDS st
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from clean_images.errors import OversizedMemberError
 from clean_images.hooks import BatchTransform, DatasetPass, Image, ImageTransform

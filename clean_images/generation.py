@@ -7,7 +7,8 @@ import dataclasses
 import functools
 import sys
 import time
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from clean_images import examples as examples_lib
 from clean_images.examples import Work

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-from typing import Any, ClassVar, Sequence
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
 import tensorflow_datasets as tfds
 
@@ -45,7 +46,7 @@ class BatchTransform(abc.ABC):
     def features(self) -> dict[str, tfds.features.FeatureConnector]:
         """The features it adds (they replace `image`, `image/height` and `image/width`)."""
 
-    def setup(self) -> None:
+    def setup(self) -> None:  # noqa: B027  # optional: most transforms need no setup
         """Loads what is costly (model weights); called once per process or Beam worker before use."""
 
     @abc.abstractmethod
@@ -63,7 +64,7 @@ class Observation:
 
     split: str
     filename: str
-    label: int
+    label: Any  # the entry's `label` feature: a class name or index; -1 or None when unlabelled
     value: Any
 
 

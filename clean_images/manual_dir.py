@@ -12,7 +12,7 @@ import dataclasses
 import os
 import socket
 import urllib.parse
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 import tensorflow_datasets as tfds
 from absl import logging

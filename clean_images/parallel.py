@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import collections
 import os
+from collections.abc import Callable, Iterable, Iterator
 from concurrent import futures
-from typing import Callable, Iterable, Iterator, TypeVar
+from typing import TypeVar
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")

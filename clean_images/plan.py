@@ -6,8 +6,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from clean_images import report
-from clean_images import sources
+from clean_images import report, sources
 from clean_images.sources import MemberRef
 
 

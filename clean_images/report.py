@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from clean_images.errors import AccountingError
 from clean_images.sanitize import REPAIRED, SKIPPED, STORED, Verdict

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import simplejpeg
@@ -168,9 +168,9 @@ def _answer_warning(data: bytes, message: str, decode_as: str) -> tuple[bytes, s
             return fixed, "JFIF version fixed"
     extraneous = _EXTRANEOUS.search(message)
     if extraneous:
-        fixed = _drop_extraneous_bytes(data, int(extraneous[1]), int(extraneous[2], 16), decode_as)
-        if fixed is not None:
-            return fixed, EXTRANEOUS_BYTES_REMOVED
+        cut = _drop_extraneous_bytes(data, int(extraneous[1]), int(extraneous[2], 16), decode_as)
+        if cut is not None:
+            return cut, EXTRANEOUS_BYTES_REMOVED
     if extraneous or any(t in lowered for t in _CORRUPT_DATA):
         return _reencode(data, "corrupt JPEG data re-encoded", message, decode_as)
     return _reencode(data, "JPEG with decoder warnings re-encoded", message, decode_as)

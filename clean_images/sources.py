@@ -138,7 +138,9 @@ def _open_zip(path: str, fresh: bool = False) -> _OpenZip:
 class Source(Protocol):
     """A read-only set of files addressed by normalized '/'-separated relative paths."""
 
-    refused: list[tuple[str, str]]  # (name, why): unsafe paths and name twins, reported, never read
+    @property
+    def refused(self) -> list[tuple[str, str]]:
+        """(name, why): unsafe paths and name twins, reported, never read."""
 
     def members(self) -> list[str]: ...
 

@@ -7,7 +7,8 @@ bytes every time.
 
 TFDS's own TFRecord writer goes through `tf.io.TFRecordWriter`, and importing TensorFlow
 costs a build run from Python ~2 s and ~0.6 GB of memory (each Beam worker too) for
-nothing but record framing (the `tfds` CLI imports TensorFlow anyway). The TFRecord format is small: per record, its length (uint64 little-endian), the
+nothing but record framing (the `tfds` CLI imports TensorFlow anyway). The TFRecord format is
+small: per record, its length (uint64 little-endian), the
 masked CRC-32C of that length, the bytes, their masked CRC-32C. `google-crc32c` computes
 the CRCs in hardware (where it has only its pure-Python fallback, and for remote paths,
 TensorFlow's writer is used). The files are byte-identical to TensorFlow's (tested).
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import os
 import struct
-from typing import Iterable
+from collections.abc import Iterable
 
 import google_crc32c
 from etils import epath

@@ -9,7 +9,7 @@ import dataclasses
 import io
 import json
 import posixpath
-from typing import Iterator
+from collections.abc import Iterator
 
 from absl import logging
 
@@ -172,8 +172,7 @@ def _csv_rows(f: Found, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[st
     missing = [c for c in columns if c not in header]
     if missing:
         raise errors.MetadataError(f"{f.shown}: no column {missing} (header: {header}). Is this the Dacon file?")
-    for row_number, row in enumerate(reader, start=2):
-        yield row_number, row
+    yield from enumerate(reader, start=2)
 
 
 def _categories_from_csv(f: Found) -> list[str]:

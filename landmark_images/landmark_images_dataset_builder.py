@@ -95,4 +95,5 @@ class Builder(CleanImageBuilder):
             rerun = f"--manual_dir {shlex.quote(str(data))} --data_dir {shlex.quote(str(self._data_dir_root))}"
             raise errors.MismatchError(mismatches.describe(rerun))
         mismatches.record_in(plans)
-        return DatasetPlan(plans, label_names=tables.categories, metadata={"build_options": {"skip_mismatches": self.skip_mismatches}})
+        options = {"skip_mismatches": self.skip_mismatches}
+        return DatasetPlan(plans, label_names=tables.categories, metadata={"build_options": options})

@@ -7,8 +7,7 @@ import re
 import tensorflow_datasets as tfds
 from etils import epath
 
-from clean_images import CleanImageBuilder, CleanImageConfig, DatasetPlan, Entry, SplitPlan
-from clean_images import manual_dir, sources
+from clean_images import CleanImageBuilder, CleanImageConfig, DatasetPlan, Entry, SplitPlan, manual_dir, sources
 
 _BASE_URL = "https://download.microsoft.com/download/3/E/1/3E1C3F21-ECDB-4869-8368-6DEBA77B919F/"
 DOWNLOAD_URL = _BASE_URL + "kagglecatsanddogs_5340.zip"
@@ -46,7 +45,9 @@ class Builder(CleanImageBuilder):
         ),
     ]
     DEFAULT_BUILDER_CONFIG_NAME = "full"  # tfds.load("NAME") means the real data
-    MANUAL_DOWNLOAD_INSTRUCTIONS = "Optional: without a manual_dir the archive is downloaded. If the download fails:\n" + _MANUAL_STEPS
+    MANUAL_DOWNLOAD_INSTRUCTIONS = (
+        "Optional: without a manual_dir the archive is downloaded. If the download fails:\n" + _MANUAL_STEPS
+    )
 
     HOMEPAGE = "https://www.microsoft.com/en-us/download/details.aspx?id=54765"
     SAMPLE_ARCHIVE = "sample/kagglecatsanddogs_sample.zip"
@@ -74,8 +75,8 @@ def plan_split(source: sources.Source) -> SplitPlan:
         not_an_image = sources.not_an_image_reason(member)
         if match is None and not sources.is_os_metadata(member):
             plan.ignore(member, "outside PetImages/Cat and PetImages/Dog")
-        elif not_an_image:
-            plan.ignore(member, not_an_image)
+        elif match is None or not_an_image:  # macOS metadata anywhere, or not an image name
+            plan.ignore(member, not_an_image or "")
         else:
             label = match[1].lower()
             filename = f"PetImages/{label.capitalize()}/{match[2]}"

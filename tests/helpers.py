@@ -53,3 +53,22 @@ def assert_same_dataset(one, other, splits: list[str]) -> None:
                 assert value == other_examples[name][feature], (name, feature)
     assert one.info.metadata[report_lib.METADATA_KEY] == other.info.metadata[report_lib.METADATA_KEY]
     assert [str(s) for s in one.info.splits.values()] == [str(s) for s in other.info.splits.values()]
+
+
+class MemorySource:
+    """A `clean_images.sources.Source` held in memory, for planning tests (planning reads no image)."""
+
+    def __init__(self, files: dict[str, bytes], refused: list[tuple[str, str]] | None = None):
+        self.files = files
+        self.refused = refused or []
+
+    def members(self) -> list[str]:
+        return sorted(self.files)
+
+    def ref(self, member: str):
+        from clean_images.sources import MemberRef  # pylint: disable=g-import-not-at-top
+
+        return MemberRef("memory", member, in_zip=False)
+
+    def read(self, member: str) -> bytes:
+        return self.files[member]

@@ -15,6 +15,8 @@ from landmark_images import landmark_images_dataset_builder as landmark
 from pet_images import pet_images_dataset_builder as pet
 from tests.helpers import TFDS, assert_same_dataset, build, run_ok
 
+pytestmark = pytest.mark.slow  # Beam, the CLI, wheels, subprocesses
+
 BEAM_FLAGS = ["--runner=DirectRunner", "--direct_num_workers=2", "--direct_running_mode=multi_processing"]
 
 

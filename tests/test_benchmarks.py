@@ -5,9 +5,13 @@ from __future__ import annotations
 import sys
 import zipfile
 
+import pytest
+
 from benchmarks.contenders import cats_vs_dogs_corrupt_count
 from clean_images.testing.replica import write_pet_archive
 from tests.helpers import run_ok
+
+pytestmark = pytest.mark.slow  # Beam, the CLI, wheels, subprocesses
 
 
 def _run(tmp_path, module: str, *args: str) -> str:
@@ -53,7 +57,8 @@ def test_cats_vs_dogs_corrupt_count_follows_its_own_rule(tmp_path):
     archive = tmp_path / "pets.zip"
     with zipfile.ZipFile(archive, "w") as z:
         z.writestr("PetImages/Cat/1.jpg", b"\xff\xd8\xff\xe0\x00\x10JFIF\x00")  # kept
-        z.writestr("PetImages/Cat/2.jpg", b"\xff\xd8" + _app1(b"Exif\0\0") + b"\xff\xe0\x00\x10JFIF")  # kept: JFIF within its peek
+        # kept: JFIF within its peek
+        z.writestr("PetImages/Cat/2.jpg", b"\xff\xd8" + _app1(b"Exif\0\0") + b"\xff\xe0\x00\x10JFIF")
         z.writestr("PetImages/Dog/3.jpg", b"\xff\xd8" + _app1(b"Exif\0\0" + bytes(600)) + b"\xff\xe0\x00\x10JFIF")  # dropped
         z.writestr("PetImages/Dog/4.jpg", b"")  # dropped
         z.writestr("PetImages/Dog/x.jpg", b"")  # not its name pattern: ignored, not counted

@@ -14,11 +14,10 @@ import simplejpeg
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from clean_images import errors, sanitize
-from clean_images import sources
+from clean_images import errors, sanitize, sources
+from clean_images import report as report_lib
 from clean_images.testing import faults
 from clean_images.testing.replica import photos
-from clean_images import report as report_lib
 from pet_images import pet_images_dataset_builder as pet
 from tests.helpers import build, stored_examples
 

@@ -14,21 +14,16 @@ import pet_images  # noqa: F401  # registers the builder for tfds.builder below
 from clean_images.testing.replica import write_pet_archive
 from tests.helpers import TFDS, run_ok
 
+pytestmark = pytest.mark.slow  # Beam, the CLI, wheels, subprocesses
 
-
-EXPECTED: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
-def manual_dir(tmp_path_factory) -> pathlib.Path:
+def archive(tmp_path_factory) -> tuple[pathlib.Path, int]:
+    """(manual_dir, how many images a build keeps)."""
     folder = tmp_path_factory.mktemp("manual")
-    EXPECTED.update(write_pet_archive(str(folder / "pets.zip"), images_per_class=2500,
-                                      faults={"png_as_jpg": 2, "empty": 1}, seed=3))
-    return folder
-
-
-def _kept() -> int:
-    return sum(outcome != "skipped" for outcome in EXPECTED.values())
+    expected = write_pet_archive(str(folder / "pets.zip"), images_per_class=2500, faults={"png_as_jpg": 2, "empty": 1}, seed=3)
+    return folder, sum(outcome != "skipped" for outcome in expected.values())
 
 
 def _build_command(manual_dir, data_dir) -> list[str]:
@@ -41,7 +36,8 @@ def _published(data_dir: pathlib.Path) -> list[pathlib.Path]:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
-def test_build_killed_midway_publishes_nothing_and_a_rerun_completes(sig, manual_dir, tmp_path):
+def test_build_killed_midway_publishes_nothing_and_a_rerun_completes(sig, archive, tmp_path):
+    manual_dir, kept = archive
     process = subprocess.Popen(_build_command(manual_dir, tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.time() + 120
     while time.time() < deadline and not list(tmp_path.glob("pet_images/full/incomplete.*")):
@@ -60,16 +56,17 @@ def test_build_killed_midway_publishes_nothing_and_a_rerun_completes(sig, manual
 
     run_ok(_build_command(manual_dir, tmp_path))
     builder = tfds.builder_from_directory(str(tmp_path / "pet_images" / "full" / "1.0.0"))
-    assert builder.info.splits["train"].num_examples == _kept() == 5004
-    assert sum(1 for _ in builder.as_dataset(split="train")) == _kept()
+    assert builder.info.splits["train"].num_examples == kept == 5004
+    assert sum(1 for _ in builder.as_dataset(split="train")) == kept
 
 
-def test_two_builds_at_once_end_in_one_correct_dataset(manual_dir, tmp_path):
+def test_two_builds_at_once_end_in_one_correct_dataset(archive, tmp_path):
+    manual_dir, kept = archive
     processes = [subprocess.Popen(_build_command(manual_dir, tmp_path), stdout=subprocess.PIPE,
                                   stderr=subprocess.STDOUT) for _ in range(2)]
     codes = [p.wait(timeout=600) for p in processes]
     assert 0 in codes  # one wins; the other may fail cleanly when it finds the dataset there
     assert len(_published(tmp_path)) == 1
     builder = tfds.builder_from_directory(str(tmp_path / "pet_images" / "full" / "1.0.0"))
-    assert sum(1 for _ in builder.as_dataset(split="train")) == builder.info.splits["train"].num_examples == _kept()
+    assert sum(1 for _ in builder.as_dataset(split="train")) == builder.info.splits["train"].num_examples == kept
     assert not list(tmp_path.glob("pet_images/full/incomplete.*"))

@@ -11,9 +11,9 @@ import tensorflow_datasets as tfds
 from clean_images import errors
 from clean_images import report as report_lib
 from clean_images.testing.replica import DaconMetadata, write_dacon_replica
-from landmark_images import dacon
 from landmark_images import landmark_images_dataset_builder as landmark
 from tests.helpers import TFDS, build, run_ok, stored_examples
+
 
 @pytest.fixture(scope="module")
 def metadata() -> DaconMetadata:
@@ -69,17 +69,7 @@ def test_test_images_lying_flat_keep_their_own_paths(metadata, tmp_path):
     assert all((tmp_path / "manual" / name).is_file() for name in test)
 
 
-@pytest.mark.parametrize("member, filename", [
-    ("test/0/0abc.JPG", "test/0/0abc.JPG"),  # Dacon's layout: the example key must not change
-    ("open/test/0/0abc.JPG", "test/0/0abc.JPG"),
-    ("test/0abc.JPG", "test/0abc.JPG"),
-    ("0/0abc.JPG", "test/0/0abc.JPG"),  # a test.zip without the test/ folder
-    ("0abc.JPG", "test/0/0abc.JPG"),
-])
-def test_test_image_filenames(member, filename):
-    assert dacon.test_filename(member.split("/")) == filename
-
-
+@pytest.mark.slow
 def test_full_scale_replica_single_cp949_zip(tmp_path):
     """88k train ids over 1,049 classes and 37,964 test ids, Korean-Windows zip and CSVs."""
     metadata = DaconMetadata.synthetic(seed=7)
@@ -119,7 +109,8 @@ def test_mismatches_fail_by_default_and_say_how_to_proceed(mismatched, tmp_path)
     assert "3 x train.csv id without image" in message and expected["missing"][0] in message
     assert "2 x image without train.csv row" in message and "unlisted_000.JPG" in message
     assert "2 x folder disagrees with landmark_id" in message
-    assert f"landmark_images/full/skip_mismatches=True --imports landmark_images --manual_dir {root} --data_dir {tmp_path / 'data'}" in message
+    rerun = f"--manual_dir {root} --data_dir {tmp_path / 'data'}"
+    assert f"landmark_images/full/skip_mismatches=True --imports landmark_images {rerun}" in message
     assert not list((tmp_path / "data").rglob("*.tfrecord*"))
     assert not list((tmp_path / "data").rglob("dataset_info.json"))
 
@@ -138,6 +129,7 @@ def test_skip_mismatches_builds_the_rest_and_records_them(mismatched, metadata, 
     assert kept.categories == builder.info.features["label"].names
 
 
+@pytest.mark.slow
 def test_skip_mismatches_through_the_tfds_cli(mismatched, tmp_path):
     root, expected = mismatched
     result = run_ok(
@@ -214,7 +206,7 @@ def test_missing_csvs_are_listed_truthfully(tmp_path):
 
 def test_csv_in_an_unknown_encoding_names_the_file_and_the_fix(metadata, tmp_path):
     write_dacon_replica(tmp_path / "manual", metadata, "extracted", seed=1)
-    (tmp_path / "manual" / "train.csv").write_bytes("id,landmark_id\n".encode() + bytes([0xFF, 0xFE, 0x81, 0x00]) * 20)
+    (tmp_path / "manual" / "train.csv").write_bytes(b"id,landmark_id\n" + bytes([0xFF, 0xFE, 0x81, 0x00]) * 20)
     with pytest.raises(ValueError, match="train.csv is neither UTF-8 nor CP949.*Re-save it as UTF-8"):
         build(landmark.Builder, tmp_path / "data", tmp_path / "manual")
 

@@ -23,6 +23,8 @@ _BARE_IMPORT = """
 import sys, pathlib
 import pet_images, landmark_images
 from clean_images.builder import checksums_file
+
+pytestmark = pytest.mark.slow  # Beam, the CLI, wheels, subprocesses
 path = checksums_file("pet_images")
 assert path.exists(), path
 heavy = ("tensorflow", "skimage", "sklearn", "matplotlib", "apache_beam", "clean_images.testing")

@@ -13,11 +13,9 @@ import pytest
 import tensorflow_datasets as tfds
 from etils import epath
 
-from clean_images import checksums
-from clean_images import errors
-from clean_images import sources
-from clean_images.testing import faults
+from clean_images import checksums, errors
 from clean_images import report as report_lib
+from clean_images.testing import faults
 from clean_images.testing.replica import write_pet_archive
 from pet_images import pet_images_dataset_builder as pet
 from tests.helpers import build, stored_examples
@@ -146,7 +144,7 @@ def test_registered_size_with_wrong_checksum_is_refused(tmp_path):
 
 def test_failed_download_explains_manual_dir(tmp_path, monkeypatch):
     class NotFound(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             self.send_response(404)
             self.end_headers()
 
@@ -221,7 +219,7 @@ def test_download_with_a_wrong_checksum_is_tfds_error_plus_the_hint(tmp_path, mo
     payload = b"PK\x05\x06" + bytes(18)  # an empty zip: not what the registered checksum says
 
     class Serve(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             self.send_response(200)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()

@@ -11,8 +11,8 @@ import simplejpeg
 from PIL import Image
 
 from clean_images import sanitize
-from clean_images.testing import faults
 from clean_images.sanitize import REPAIRED, SKIPPED, STORED
+from clean_images.testing import faults
 
 
 @pytest.mark.parametrize("fault", sorted(faults.FAULTS))

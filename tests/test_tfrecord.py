@@ -64,7 +64,7 @@ def _example(features: dict) -> tf.train.Example:
 @pytest.mark.parametrize("features", [
     {},
     {"label": 1},
-    {"image": os.urandom(70_000), "label": 1, "image/filename": "PetImages/Cat/0.jpg".encode(), "image/height": 375,
+    {"image": os.urandom(70_000), "label": 1, "image/filename": b"PetImages/Cat/0.jpg", "image/height": 375,
      "image/width": 500, "image/repair": b"", "region": "서울시".encode(), "id": b"x" * 300, "k" * 200: -5},
 ])
 def test_sorted_features_are_one_byte_order_for_the_same_example(features):

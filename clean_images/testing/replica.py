@@ -15,7 +15,8 @@ import json
 import pathlib
 import unicodedata
 import zipfile
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -122,7 +123,7 @@ class DaconMetadata:
     test: list[str]
 
     @classmethod
-    def from_dir(cls, folder: str | pathlib.Path) -> "DaconMetadata":
+    def from_dir(cls, folder: str | pathlib.Path) -> DaconMetadata:
         """Reads the real metadata (../shared/dacon_metadata on the project's machines)."""
         folder = pathlib.Path(folder)
 
@@ -134,10 +135,12 @@ class DaconMetadata:
         return cls(categories, train, [r["id"] for r in rows("sample_submission.csv")])
 
     @classmethod
-    def synthetic(cls, num_classes: int = 1049, per_class: tuple[int, int] = (66, 101), num_test: int = 37964, seed: int = 0) -> "DaconMetadata":
+    def synthetic(
+        cls, num_classes: int = 1049, per_class: tuple[int, int] = (66, 101), num_test: int = 37964, seed: int = 0
+    ) -> DaconMetadata:
         """Korean-looking names and ids with the real files' awkward characters, no real data needed."""
         rng = np.random.default_rng(seed)
-        hangul = lambda n: "".join(chr(0xAC00 + int(rng.integers(0, 11172))) for _ in range(n))  # noqa: E731
+        hangul = lambda n: "".join(chr(0xAC00 + int(rng.integers(0, 11172))) for _ in range(n))
         decorations = [
             lambda: f"({hangul(3)}, {hangul(2)} 포함)",
             lambda: f"[{hangul(2)}]",
@@ -162,7 +165,7 @@ class DaconMetadata:
         test = sorted({"".join(rng.choice(alphabet, 10)) for _ in range(num_test)})
         return cls(names, train, test)
 
-    def subset(self, num_classes: int, num_test: int) -> "DaconMetadata":
+    def subset(self, num_classes: int, num_test: int) -> DaconMetadata:
         """Keeps every class name (the label space) but the images of only some classes."""
         step = max(1, len(self.categories) // num_classes)
         kept = set(range(0, len(self.categories), step)[:num_classes])
@@ -226,7 +229,7 @@ def write_dacon_replica(
     root.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     pool = _jpeg_pool(image_width, seed)
-    pick = lambda: pool[int(rng.integers(len(pool)))]  # noqa: E731
+    pick = lambda: pool[int(rng.integers(len(pool)))]
     files: dict[str, bytes] = {}
     expected: dict[str, Any] = {"train": {}, "test": {}, "unlisted": [], "misfiled": []}
 
