@@ -75,7 +75,22 @@ def training_pipeline(
     seed: int | None = None,
     dtype: tf.DType = tf.float32,
 ) -> tf.data.Dataset:
-    """(images [batch, size, size, 3] in 0..255, labels) batches: float32 like Keras' loaders, or uint8."""
+    """(images [batch, size, size, 3] in 0..255, labels) batches: float32 like Keras' loaders, or uint8.
+
+    Args:
+        name: a registered dataset and config, e.g. "pet_images/full" or "landmark_images/sample"
+            (import the dataset's package first, so TFDS knows it).
+        split: a TFDS split expression, e.g. "train", "train[:80%]".
+        image_size: the side of the square images returned; each image is decoded at the
+            coarsest DCT scale that still covers it, then resized (aspect not kept).
+        batch_size: examples per batch; the last batch may be smaller.
+        data_dir: where the dataset was built (TFDS's default when None).
+        shuffle: shuffle files and examples (a 1,024-example buffer of encoded bytes); False
+            gives the stored order, deterministic.
+        seed: for the shuffles; None: a new order every epoch.
+        dtype: tf.float32 (values 0..255, like Keras' loaders) or tf.uint8 (rounded, a quarter
+            of the memory).
+    """
     builder = tfds.builder(name, data_dir=data_dir)
     dataset = builder.as_dataset(
         split=split,

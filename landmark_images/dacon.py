@@ -119,8 +119,9 @@ def files_in(contents: Contents) -> list[Found]:
     return found
 
 
-def read_tables(files: list[Found], num_classes: int) -> Tables:
-    """Reads category.csv (or category.json), train.csv and sample_submission.csv, checking them."""
+def read_tables(files: list[Found], num_classes: int | None) -> Tables:
+    """Reads category.csv (or category.json), train.csv and sample_submission.csv, checking them
+    (and that there are `num_classes` classes, unless None)."""
     by_name: dict[str, list[Found]] = collections.defaultdict(list)
     for f in files:
         if not sources.is_os_metadata(f.member):
@@ -129,7 +130,7 @@ def read_tables(files: list[Found], num_classes: int) -> Tables:
         categories = _categories_from_json(_one(by_name, "category.json"))
     else:
         categories = _categories_from_csv(_one(by_name, "category.csv"))
-    if len(categories) != num_classes:
+    if num_classes is not None and len(categories) != num_classes:
         raise errors.MetadataError(f"category.csv lists {len(categories)} classes; this config expects {num_classes}.")
     train_labels: dict[str, int] = {}
     for row_number, row in _csv_rows(_one(by_name, "train.csv"), ("id", "landmark_id")):

@@ -8,7 +8,11 @@ import pathlib
 import sys
 import zipfile
 
+import pytest
+
 from tests.helpers import TFDS, run_ok
+
+pytestmark = pytest.mark.slow  # the CLI, wheels, subprocesses
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -23,8 +27,6 @@ _BARE_IMPORT = """
 import sys, pathlib
 import pet_images, landmark_images
 from clean_images.builder import checksums_file
-
-pytestmark = pytest.mark.slow  # Beam, the CLI, wheels, subprocesses
 path = checksums_file("pet_images")
 assert path.exists(), path
 heavy = ("tensorflow", "skimage", "sklearn", "matplotlib", "apache_beam", "clean_images.testing")

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from clean_images.sources import FolderSource
 from clean_images.testing.faults import FAULTS, THUMBS_DB, jpeg_bytes
 
 # The real archive's own layout (kagglecatsanddogs_5340.zip).
@@ -124,15 +125,14 @@ class DaconMetadata:
 
     @classmethod
     def from_dir(cls, folder: str | pathlib.Path) -> DaconMetadata:
-        """Reads the real metadata (../shared/dacon_metadata on the project's machines)."""
-        folder = pathlib.Path(folder)
+        """Reads the real metadata (../shared/dacon_metadata on the project's machines) with the
+        builder's own CSV reader, so replicas and builds agree on what the CSVs say."""
+        from landmark_images import dacon  # pylint: disable=g-import-not-at-top
 
-        def rows(name: str) -> list[dict[str, str]]:
-            return list(csv.DictReader(io.StringIO((folder / name).read_text(encoding="utf-8-sig"))))
-
-        categories = [r["landmark_name"] for r in sorted(rows("category.csv"), key=lambda r: int(r["landmark_id"]))]
-        train = [(r["id"], int(r["landmark_id"])) for r in rows("train.csv")]
-        return cls(categories, train, [r["id"] for r in rows("sample_submission.csv")])
+        source = FolderSource(folder)
+        files = [dacon.Found(source, m) for m in source.members() if m.lower() in dacon.TABLE_NAMES]
+        tables = dacon.read_tables(files, num_classes=None)
+        return cls(tables.categories, list(tables.train_labels.items()), tables.test_ids)
 
     @classmethod
     def synthetic(
