@@ -153,6 +153,8 @@ class CleanImageBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True)
             self.info.metadata[dataset_pass.metadata_key] = summary
             if line := dataset_pass.summary_line(summary):
                 print(line, flush=True)
+        if self.builder_config.image_transform is not None:
+            self.info.metadata["image_transform"] = self.builder_config.image_transform.metadata()
         if self.builder_config.batch_transform is not None:
             self.info.metadata["batch_transform"] = self.builder_config.batch_transform.metadata()
         self.split_timings = build.timings

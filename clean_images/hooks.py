@@ -36,6 +36,10 @@ class ImageTransform(abc.ABC):
     def describe(self) -> str:
         """One sentence for the dataset description: what the stored images are."""
 
+    def metadata(self) -> dict[str, Any]:
+        """What the dataset metadata records about it (size, filter, quality)."""
+        return {}
+
 
 class BatchTransform(abc.ABC):
     """Computes, from batches of kept images, the features that replace `image` in the examples."""

@@ -10,7 +10,10 @@ import tensorflow_datasets as tfds
 from etils import epath
 
 from clean_images import CleanImageBuilder, CleanImageConfig, DatasetPlan, errors, manual_dir
+from clean_images.resize import ShorterSide
 from landmark_images import dacon
+
+_AT_256 = ShorterSide(256, quality=90)
 
 _MANUAL_STEPS = """\
   1. Log in at https://dacon.io and open the competition "랜드마크 분류 AI 경진대회"
@@ -38,7 +41,7 @@ class Builder(CleanImageBuilder):
 
     VERSION = tfds.core.Version("1.0.0")
     RELEASE_NOTES = {"1.0.0": "Initial release: train (88,102 labelled) and test (37,964 unlabelled)."}
-    BUILDER_CONFIGS = [  # sample first: `tfds build landmark_images` (every config) builds it first
+    BUILDER_CONFIGS = [  # samples first: `tfds build landmark_images` (every config) builds them before `full` fails offline
         LandmarkConfig(
             name="sample",
             sample=True,
@@ -46,7 +49,15 @@ class Builder(CleanImageBuilder):
             description="A mini-archive shipped in the package: real class names and ids of 6 "
             "landmarks (renumbered 0-5), a CP949 zip with awkward names and faulty files.",
         ),
+        LandmarkConfig(
+            name="sample-256px", sample=True, num_classes=6, image_transform=_AT_256,
+            description=f"The shipped mini-archive, stored at training size. {_AT_256.describe()}",
+        ),
         LandmarkConfig(name="full", description="The complete Dacon data (manual download)."),
+        LandmarkConfig(
+            name="256px", image_transform=_AT_256,
+            description=f"The complete Dacon data (manual download), stored at training size. {_AT_256.describe()}",
+        ),
     ]
     DEFAULT_BUILDER_CONFIG_NAME = "full"  # tfds.load("NAME") means the real data
     MANUAL_DOWNLOAD_INSTRUCTIONS = _MANUAL_STEPS

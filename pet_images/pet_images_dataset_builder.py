@@ -8,12 +8,15 @@ import tensorflow_datasets as tfds
 from etils import epath
 
 from clean_images import CleanImageBuilder, CleanImageConfig, DatasetPlan, Entry, SplitPlan, manual_dir, sources
+from clean_images.resize import ShorterSide
 
 _BASE_URL = "https://download.microsoft.com/download/3/E/1/3E1C3F21-ECDB-4869-8368-6DEBA77B919F/"
 DOWNLOAD_URL = _BASE_URL + "kagglecatsanddogs_5340.zip"
 
 # `PetImages/Cat/0.jpg`, possibly below a top folder the archive was re-packed with.
 _MEMBER = re.compile(r"^(?:.*/)?PetImages/(cat|dog)/([^/]+)$", re.IGNORECASE)
+
+_AT_256 = ShorterSide(256, quality=90)
 
 _MANUAL_STEPS = f"""\
   1. Download the archive in a browser: {DOWNLOAD_URL}
@@ -33,7 +36,9 @@ class Builder(CleanImageBuilder):
         "1.0.0": "Initial release: clean JPEGs byte-for-byte, faulty files repaired or skipped "
         "with a reason, build report in the metadata.",
     }
-    BUILDER_CONFIGS = [  # sample first: `tfds build pet_images` (every config) builds it even offline
+    # Samples first: `tfds build pet_images` (every config, in this order, stopping at the first
+    # failure) builds both offline before `full` asks for the archive.
+    BUILDER_CONFIGS = [
         CleanImageConfig(
             name="sample",
             sample=True,
@@ -41,7 +46,15 @@ class Builder(CleanImageBuilder):
             "builds offline in seconds.",
         ),
         CleanImageConfig(
+            name="sample-256px", sample=True, image_transform=_AT_256,
+            description=f"The shipped sample, stored at training size. {_AT_256.describe()}",
+        ),
+        CleanImageConfig(
             name="full", description="The complete Microsoft archive (25,000 image files; the bad ones repaired or skipped)."
+        ),
+        CleanImageConfig(
+            name="256px", image_transform=_AT_256,
+            description=f"The complete archive, stored at training size. {_AT_256.describe()}",
         ),
     ]
     DEFAULT_BUILDER_CONFIG_NAME = "full"  # tfds.load("NAME") means the real data
