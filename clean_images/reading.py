@@ -1,7 +1,8 @@
 """The recommended way to feed these datasets to training: decode once, as small as allowed.
 
     from clean_images import reading
-    train = reading.training_pipeline("pet_images", "train[:80%]", image_size=224)
+    train = reading.training_pipeline("pet_images/256px", "train[:80%]", mode="train")
+    val = reading.training_pipeline("pet_images/256px", "train[80%:]", mode="eval")
 
 - Images are read undecoded (`SkipDecoding`) and decoded in one parallel map, with
   libjpeg's DCT scaling (`ratio` 2, 4 or 8) whenever the image is at least that many
@@ -23,6 +24,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
@@ -43,10 +46,7 @@ def decode_resized(example: dict, image_size: int, dtype: tf.DType = tf.float32)
 
     image = tf.switch_case(branch, [decoder(r) for r in _RATIOS] + [decoder(1)])
     image.set_shape((None, None, 3))
-    resized = tf.image.resize(image, (image_size, image_size))
-    if dtype.is_integer:
-        return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), dtype)
-    return tf.cast(resized, dtype)
+    return _as(tf.image.resize(image, (image_size, image_size)), dtype)
 
 
 def _read_config(data_dir: str, seed: int | None) -> tfds.ReadConfig:
@@ -64,33 +64,91 @@ def _read_config(data_dir: str, seed: int | None) -> tfds.ReadConfig:
     )
 
 
+EVAL_CROP_FRACTION = 0.875  # "shorter side 256, centre crop 224": the ImageNet evaluation convention
+
+
+def random_resized_crop(example: dict, image_size: int, seed: int | None = None, dtype: tf.DType = tf.float32) -> tf.Tensor:
+    """Train mode: a random crop (8-100 % of the area, aspect 3/4-4/3), decoding only that crop
+    (`decode_and_crop_jpeg`), a random left-right flip, then a resize to image_size x image_size."""
+    shape = tf.stack([example["image/height"], example["image/width"], 3])
+    begin, size, _ = tf.image.sample_distorted_bounding_box(
+        tf.cast(shape, tf.int32), bounding_boxes=tf.constant([[[0.0, 0.0, 1.0, 1.0]]]), seed=seed,
+        min_object_covered=0.1, aspect_ratio_range=(3 / 4, 4 / 3), area_range=(0.08, 1.0), max_attempts=10,
+        use_image_if_no_bounding_boxes=True,
+    )
+    window = tf.stack([begin[0], begin[1], size[0], size[1]])
+    image = tf.io.decode_and_crop_jpeg(example["image"], window, channels=3, dct_method="INTEGER_FAST")
+    image = tf.image.random_flip_left_right(image, seed=seed)
+    return _as(tf.image.resize(image, (image_size, image_size)), dtype)
+
+
+def center_crop(example: dict, image_size: int, dtype: tf.DType = tf.float32) -> tf.Tensor:
+    """Eval mode: as if the shorter side were resized to image_size / 0.875 (256 for 224) and the
+    centre image_size square cut out, but only that square is decoded (then resized, with
+    antialiasing). When the stored shorter side already is that size (the 256px configs at
+    224), the crop is the output: no resize at all."""
+    height, width = example["image/height"], example["image/width"]
+    short = tf.minimum(height, width)
+    resized_short = round(image_size / EVAL_CROP_FRACTION)
+    side = tf.maximum(1, tf.cast(tf.round(image_size * short / resized_short), tf.int32))
+    window = tf.stack([(height - side) // 2, (width - side) // 2, side, side])
+    image = tf.io.decode_and_crop_jpeg(example["image"], window, channels=3, dct_method="INTEGER_ACCURATE")
+    image.set_shape((None, None, 3))
+    return tf.cond(
+        side == image_size,
+        lambda: tf.ensure_shape(tf.cast(image, dtype), (image_size, image_size, 3)),  # the 256px configs
+        lambda: _as(tf.image.resize(image, (image_size, image_size), antialias=True), dtype),
+    )
+
+
+def _as(resized: tf.Tensor, dtype: tf.DType) -> tf.Tensor:
+    if dtype.is_integer:
+        return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), dtype)
+    return tf.cast(resized, dtype)
+
+
 def training_pipeline(
     name: str,
     split: str,
     *,
+    mode: str = "resize",
     image_size: int = 224,
     batch_size: int = 64,
     data_dir: str | None = None,
-    shuffle: bool = True,
+    shuffle: bool | None = None,
     seed: int | None = None,
     dtype: tf.DType = tf.float32,
+    drop_remainder: bool = False,
+    skip_repaired: bool = False,
+    extras: Sequence[str] = (),
 ) -> tf.data.Dataset:
     """(images [batch, size, size, 3] in 0..255, labels) batches: float32 like Keras' loaders, or uint8.
 
     Args:
-        name: a registered dataset and config, e.g. "pet_images/full" or "landmark_images/sample"
-            (import the dataset's package first, so TFDS knows it).
+        name: a registered dataset and config, e.g. "pet_images/full", "pet_images/256px" or
+            "landmark_images/sample" (import the dataset's package first, so TFDS knows it).
         split: a TFDS split expression, e.g. "train", "train[:80%]".
-        image_size: the side of the square images returned; each image is decoded at the
-            coarsest DCT scale that still covers it, then resized (aspect not kept).
-        batch_size: examples per batch; the last batch may be smaller.
+        mode: "train": random resized crop (only the crop is decoded) + random flip;
+            "eval": shorter side to image_size / 0.875, centre crop (only the crop is decoded; no
+            resize at all on a 256px config at 224); "resize": the whole image squashed to
+            image_size x image_size, decoded at the coarsest DCT scale that covers it (like
+            Keras' folder loader).
+        image_size: the side of the square images returned.
+        batch_size: examples per batch.
         data_dir: where the dataset was built (TFDS's default when None).
-        shuffle: shuffle files and examples (a 1,024-example buffer of encoded bytes); False
-            gives the stored order, deterministic.
-        seed: for the shuffles; None: a new order every epoch.
+        shuffle: shuffle files and examples (a 1,024-example buffer of encoded bytes); default:
+            True in "train" and "resize" modes, False in "eval" (the stored order).
+        seed: for the shuffles and the random crops and flips; None: new ones every epoch.
         dtype: tf.float32 (values 0..255, like Keras' loaders) or tf.uint8 (rounded, a quarter
             of the memory).
+        drop_remainder: drop the last, smaller batch (static batch shapes, e.g. for TPUs).
+        skip_repaired: leave out the images the build repaired (`image/repair` not empty).
+        extras: other features to return beside each batch, e.g. ("image/filename", "id"):
+            batches are then (images, labels, {feature: values}), e.g. for a submission.
     """
+    if mode not in ("train", "eval", "resize"):
+        raise ValueError(f"mode must be 'train', 'eval' or 'resize', not {mode!r}")
+    shuffle = mode != "eval" if shuffle is None else shuffle
     builder = tfds.builder(name, data_dir=data_dir)
     dataset = builder.as_dataset(
         split=split,
@@ -98,14 +156,23 @@ def training_pipeline(
         decoders={"image": tfds.decode.SkipDecoding()},
         read_config=_read_config(builder.data_dir, seed),
     )
+    if skip_repaired:
+        dataset = dataset.filter(lambda example: tf.equal(tf.strings.length(example["image/repair"]), 0))
     if shuffle:
         dataset = dataset.shuffle(1024, seed=seed)  # encoded bytes, ~30 MB: cheap to hold
-    dataset = dataset.map(
-        lambda example: (decode_resized(example, image_size, dtype), example["label"]),
-        num_parallel_calls=worker_count(),
-        deterministic=not shuffle,
-    )
-    dataset = dataset.batch(batch_size).prefetch(2)  # two decoded batches are enough to hide the next
+    decode = {
+        "train": lambda e: random_resized_crop(e, image_size, seed, dtype),
+        "eval": lambda e: center_crop(e, image_size, dtype),
+        "resize": lambda e: decode_resized(e, image_size, dtype),
+    }[mode]
+
+    def to_batch_element(example: dict):
+        if extras:
+            return decode(example), example["label"], {key: example[key] for key in extras}
+        return decode(example), example["label"]
+
+    dataset = dataset.map(to_batch_element, num_parallel_calls=worker_count(), deterministic=not shuffle)
+    dataset = dataset.batch(batch_size, drop_remainder=drop_remainder).prefetch(2)  # two batches hide the next
     return dataset.with_options(without_autotuner())
 
 

@@ -54,3 +54,51 @@ def test_the_autotuner_is_off_so_an_epoch_ends_with_its_last_batch(sample_dir):
     # (1-3 s here, cores idle); the pipeline sets its parallelism and buffers itself.
     dataset = reading.training_pipeline("pet_images/sample", "train", data_dir=sample_dir)
     assert dataset.options().autotune.enabled is False
+
+
+def _example(photo, size):
+    jpeg = jpeg_bytes(photo.resize(size, Image.Resampling.BILINEAR), quality=92)
+    return jpeg, {"image": tf.constant(jpeg), "image/height": tf.constant(size[1]), "image/width": tf.constant(size[0])}
+
+
+def test_eval_mode_crops_only_when_the_shorter_side_is_already_256(photo):
+    jpeg, example = _example(photo, (341, 256))
+    got = reading.center_crop(example, 224, tf.uint8).numpy()
+    full = tf.io.decode_jpeg(jpeg, channels=3, dct_method="INTEGER_ACCURATE").numpy()
+    expected = full[16:240, 58:282]  # the centre 224 square, not resampled
+    # Inside, identical; on the crop's right edge libjpeg upsamples chroma without the column beyond it.
+    np.testing.assert_array_equal(got[:, :-1], expected[:, :-1])
+    assert np.abs(got[:, -1].astype(int) - expected[:, -1]).max() <= 4
+
+
+def test_eval_mode_is_resize_256_then_centre_crop_224(photo):
+    jpeg, example = _example(photo, (700, 525))
+    got = reading.center_crop(example, 224).numpy()
+    full = tf.io.decode_jpeg(jpeg, channels=3, dct_method="INTEGER_ACCURATE")
+    resized = tf.image.resize(full, (256, 341), antialias=True).numpy()  # shorter side 525 -> 256
+    reference = resized[16:240, 58:282]
+    assert got.shape == (224, 224, 3)
+    assert np.abs(got - reference).mean() < 2.0  # crop-then-resize equals resize-then-crop up to edges
+
+
+def test_train_mode_crops_flips_and_resizes_with_a_seed(photo):
+    _, example = _example(photo, (500, 375))
+    crops = [reading.random_resized_crop(example, 160, seed=7).numpy() for _ in range(3)]
+    assert all(c.shape == (160, 160, 3) for c in crops)
+    assert not np.array_equal(crops[0], crops[1])  # a new crop every call
+
+
+def test_pipeline_modes_filters_and_extras(sample_dir):
+    def count(**kwargs) -> int:
+        return sum(int(b[0].shape[0]) for b in reading.training_pipeline(
+            "pet_images/sample", "train", image_size=64, batch_size=10, data_dir=sample_dir, seed=3, **kwargs))
+
+    assert count(mode="train") == count(mode="eval") == 78
+    assert count(mode="eval", drop_remainder=True) == 70
+    assert count(mode="eval", skip_repaired=True) == 52  # the sample's 26 repaired images left out
+    images, labels, extras = next(iter(reading.training_pipeline(
+        "pet_images/sample", "train", mode="eval", image_size=64, data_dir=sample_dir, extras=("image/filename",))))
+    assert images.shape[1:] == (64, 64, 3) and labels.shape == extras["image/filename"].shape
+    assert extras["image/filename"][0].numpy().startswith(b"PetImages/")
+    with pytest.raises(ValueError, match="mode must be"):
+        reading.training_pipeline("pet_images/sample", "train", mode="crop", data_dir=sample_dir)
