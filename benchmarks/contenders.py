@@ -174,13 +174,15 @@ def _timed_drain(make_dataset) -> dict:
     return {"images": count, "pipeline_seconds": time.perf_counter() - start}
 
 
-def read_ours(data_dir: str, size: str, dtype: str = "float32") -> dict:
+def read_ours(data_dir: str, size: str, dtype: str = "float32", config: str = "full", mode: str = "resize") -> dict:
     import tensorflow as tf
 
+    import pet_images  # noqa: F401  # registers the builder
     from clean_images import reading
 
     return _timed_drain(lambda: reading.training_pipeline(
-        "pet_images/full", "train", image_size=int(size), data_dir=data_dir, dtype=tf.dtypes.as_dtype(dtype)))
+        f"pet_images/{config}", "train", mode=mode, image_size=int(size), data_dir=data_dir,
+        dtype=tf.dtypes.as_dtype(dtype)))
 
 
 def read_keras(folder: str, size: str, autotune: str = "on") -> dict:

@@ -19,20 +19,21 @@ import argparse
 import pathlib
 import statistics
 
+import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from benchmarks import measure
 from benchmarks.build import replica
 
 
-def prepare(workdir: pathlib.Path, images: int) -> tuple[pathlib.Path, pathlib.Path]:
-    """The built dataset and the same images as a Keras-style class folder."""
+def prepare(workdir: pathlib.Path, images: int, config: str = "full") -> tuple[pathlib.Path, pathlib.Path]:
+    """The built dataset (`config`) and the same stored images as a Keras-style class folder."""
     import pet_images
 
     zip_path = replica(workdir, images)
-    data_dir, folder = workdir / f"pet-read-{images}" / "data", workdir / f"pet-read-{images}" / "folder"
+    data_dir, folder = workdir / f"pet-read-{images}" / "data", workdir / f"pet-read-{images}" / f"folder-{config}"
     if not folder.exists():
-        builder = pet_images.Builder(config="full", data_dir=str(data_dir))
+        builder = pet_images.Builder(config=config, data_dir=str(data_dir))
         builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=str(zip_path.parent)))
         dataset = builder.as_dataset(split="train", decoders={"image": tfds.decode.SkipDecoding()})
         for example in tfds.as_numpy(dataset):
@@ -40,6 +41,28 @@ def prepare(workdir: pathlib.Path, images: int) -> tuple[pathlib.Path, pathlib.P
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(example["image"])
     return data_dir, folder
+
+
+def eval_input_psnr(data_dir: pathlib.Path, size: int, limit: int = 2000) -> tuple[float, float]:
+    """Median and 5th-percentile PSNR of the eval pipeline's input on `256px` against the same
+    pipeline on `full`, image by image (same order: no shuffling)."""
+    import numpy as np
+
+    from clean_images import reading
+
+    def batches(config: str):
+        return reading.training_pipeline(f"pet_images/{config}", "train", mode="eval", image_size=size,
+                                         data_dir=str(data_dir), dtype=tf.uint8, extras=("image/filename",))
+
+    values = []
+    for (small, _, small_names), (full, _, full_names) in zip(batches("256px"), batches("full")):
+        assert (small_names["image/filename"].numpy() == full_names["image/filename"].numpy()).all()
+        error = (small.numpy().astype(np.float64) - full.numpy().astype(np.float64)) ** 2
+        mse = error.reshape(error.shape[0], -1).mean(axis=1)
+        values += list(10 * np.log10(255.0**2 / np.maximum(mse, 1e-10)))
+        if len(values) >= limit:
+            break
+    return float(np.median(values)), float(np.percentile(values, 5))
 
 
 def main() -> None:
@@ -51,8 +74,13 @@ def main() -> None:
     args = parser.parse_args()
 
     data_dir, folder = prepare(args.workdir, args.images)
+    _, folder_256 = prepare(args.workdir, args.images, "256px")
     size = str(args.size)
     contenders = {
+        "training_pipeline(mode='eval'), 256px": ["read_ours", str(data_dir), size, "float32", "256px", "eval"],
+        "training_pipeline(mode='train'), 256px": ["read_ours", str(data_dir), size, "float32", "256px", "train"],
+        "training_pipeline(mode='eval'), full": ["read_ours", str(data_dir), size, "float32", "full", "eval"],
+        "keras image_dataset_from_directory, 256px images, autotuner off": ["read_keras", str(folder_256), size, "off"],
         "clean_images.reading.training_pipeline": ["read_ours", str(data_dir), size],
         "training_pipeline(dtype=tf.uint8)": ["read_ours", str(data_dir), size, "uint8"],
         "keras image_dataset_from_directory": ["read_keras", str(folder), size],
@@ -80,6 +108,13 @@ def main() -> None:
               f"ceiling of pipelines decoding with TF: "
               f"{rates['ceiling: read + full-scale decode only'] / rates[keras]:.2f}x at full scale, "
               f"{rates['ceiling: read + 1/8-scale decode only'] / rates[keras]:.2f}x at 1/8 scale")
+    baseline = max(rates["keras image_dataset_from_directory"], rates["keras image_dataset_from_directory, autotuner off"])
+    print(f"\n256px configs against the faster Keras run on the full-size images ({baseline:,.0f} img/s):")
+    for name in ("training_pipeline(mode='eval'), 256px", "training_pipeline(mode='train'), 256px",
+                 "training_pipeline(mode='eval'), full", "keras image_dataset_from_directory, 256px images, autotuner off"):
+        print(f"  {name}: {rates[name] / baseline:.2f}x")
+    median, p5 = eval_input_psnr(data_dir, args.size)
+    print(f"eval input, 256px config vs full config: PSNR median {median:.1f} dB, 5th percentile {p5:.1f} dB")
 
 
 if __name__ == "__main__":

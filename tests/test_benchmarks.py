@@ -69,8 +69,11 @@ def test_read_benchmark_runs_every_contender(tmp_path):
     out = _run(tmp_path, "benchmarks.read", "--images", "120", "--repeat", "1")
     for name in ("clean_images.reading.training_pipeline", "training_pipeline(dtype=tf.uint8)",
                  "keras image_dataset_from_directory", "keras image_dataset_from_directory, autotuner off",
-                 "PIL loop (1 core)", "ceiling: read + full-scale decode only", "ceiling: read + 1/8-scale decode only"):
+                 "PIL loop (1 core)", "ceiling: read + full-scale decode only", "ceiling: read + 1/8-scale decode only",
+                 "training_pipeline(mode='eval'), 256px", "training_pipeline(mode='train'), 256px",
+                 "keras image_dataset_from_directory, 256px images, autotuner off"):
         assert f"| {name} |" in out, out
+    assert "eval input, 256px config vs full config: PSNR median" in out
 
 
 def test_landmark_benchmark_reports_both_splits(tmp_path):
