@@ -34,7 +34,7 @@ def _tree_bytes(folder: str) -> int:
     return sum(p.stat().st_size for p in pathlib.Path(folder).rglob("*") if p.is_file())
 
 
-def ours(zip_path: str, data_dir: str, beam_workers: str = "0") -> dict:
+def ours(zip_path: str, data_dir: str, beam_workers: str = "0", config: str = "full") -> dict:
     import tensorflow_datasets as tfds
 
     import pet_images
@@ -47,7 +47,7 @@ def ours(zip_path: str, data_dir: str, beam_workers: str = "0") -> dict:
         beam_options = PipelineOptions(
             ["--runner=DirectRunner", f"--direct_num_workers={beam_workers}", "--direct_running_mode=multi_processing"]
         )
-    builder = pet_images.Builder(config="full", data_dir=data_dir)
+    builder = pet_images.Builder(config=config, data_dir=data_dir)
     builder.download_and_prepare(
         download_config=tfds.download.DownloadConfig(manual_dir=zip_path, beam_options=beam_options)  # the zip itself
     )
@@ -59,17 +59,25 @@ def ours(zip_path: str, data_dir: str, beam_workers: str = "0") -> dict:
             "output_bytes": _tree_bytes(builder.data_dir), "kept_input_bytes": kept_input}
 
 
-def ours_landmark(manual_dir: str, data_dir: str) -> dict:
+def ours_landmark(manual_dir: str, data_dir: str, config: str = "full", read: str = "no") -> dict:
+    """Builds landmark_images/CONFIG; with `read` "yes", also times an eval-mode epoch of each split."""
     import tensorflow_datasets as tfds
 
     import landmark_images
 
-    builder = landmark_images.Builder(config="full", data_dir=data_dir)
+    builder = landmark_images.Builder(config=config, data_dir=data_dir)
     builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
     report = builder.info.metadata["build_report"]
+    reads = {}
+    if read == "yes":
+        from clean_images import reading
+
+        for split in report:
+            reads[split] = _timed_drain(lambda split=split: reading.training_pipeline(
+                f"landmark_images/{config}", split, mode="eval", data_dir=data_dir))
     return {split: r["image_files"] for split, r in report.items()} | {
         "images": sum(r["image_files"] for r in report.values()), "output_bytes": _tree_bytes(builder.data_dir),
-        "splits": {split: dataclasses.asdict(t) for split, t in builder.split_timings.items()}}
+        "splits": {split: dataclasses.asdict(t) for split, t in builder.split_timings.items()}, "reads": reads}
 
 
 def tfds_cats_vs_dogs(zip_path: str, data_dir: str) -> dict:

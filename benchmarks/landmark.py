@@ -31,6 +31,7 @@ def main() -> None:
     parser.add_argument("--classes", type=int, help="only the first N classes")
     parser.add_argument("--test-images", type=int, default=37_964)
     parser.add_argument("--image-width", type=int, default=500, help="the photos' long side")
+    parser.add_argument("--configs", default="full", help="comma-separated, e.g. full,256px: each built and read")
     args = parser.parse_args()
 
     real = args.metadata.is_dir()
@@ -43,21 +44,27 @@ def main() -> None:
     if not manual.exists():
         write_dacon_replica(manual, metadata, args.layout, "cp949", "cp949", seed=1, image_width=args.image_width)
     scratch = args.workdir / "scratch-landmark"
-    runs = measure.run_rounds({"landmark": ["ours_landmark", str(manual), str(scratch)]}, args.repeat, scratch)["landmark"]
-    median, low, high = measure.summary(runs)
-    result = runs[-1].result
-    print(f"\nlandmark_images, {'real' if real else 'synthetic'} metadata, {args.layout} (CP949), "
-          f"train {result['train']:,} + test {result['test']:,} files\n")
-    print("| img/s median (min-max) | wall s | peak RSS MiB |")
-    print("| --- | --- | --- |")
-    print(f"| {result['images'] / median:,.0f} ({result['images'] / high:,.0f}-{result['images'] / low:,.0f}) "
-          f"| {median:.1f} | {max(r.peak_rss_mb for r in runs):,.0f} |")
-    print("\nPer split (generation only: read, validate, serialize; the shards are written after each):\n")
-    print("| split | image files | img/s | peak RSS MiB at its end |")
-    print("| --- | --- | --- | --- |")
-    for split, timing in result["splits"].items():
-        print(f"| {split} | {timing['image_files']:,} | {timing['image_files'] / timing['seconds']:,.0f} | "
-              f"{timing['peak_rss_mib']:,.0f} |")
+    configs = args.configs.split(",")
+    contenders = {config: ["ours_landmark", str(manual), str(scratch / config), config, "yes"] for config in configs}
+    all_runs = measure.run_rounds(contenders, args.repeat, scratch)
+    for config, runs in all_runs.items():
+        median, low, high = measure.summary(runs)
+        result = runs[-1].result
+        print(f"\nlandmark_images/{config}, {'real' if real else 'synthetic'} metadata, {args.layout} (CP949), "
+              f"train {result['train']:,} + test {result['test']:,} files, photos' long side {args.image_width} px\n")
+        print("| img/s median (min-max) | wall s (build, then an eval epoch per split) | peak RSS MiB | output MiB |")
+        print("| --- | --- | --- | --- |")
+        print(f"| {result['images'] / median:,.0f} ({result['images'] / high:,.0f}-{result['images'] / low:,.0f}) "
+              f"| {median:.1f} | {max(r.peak_rss_mb for r in runs):,.0f} | {result['output_bytes'] / 2**20:,.0f} |")
+        print("\nPer split: generation (read, validate, serialize; shards are written after each) and reading\n"
+              "(`training_pipeline(mode='eval')`, 224 px, one epoch):\n")
+        print("| split | image files | build img/s | peak RSS MiB at its end | read img/s |")
+        print("| --- | --- | --- | --- | --- |")
+        for split, timing in result["splits"].items():
+            read = result["reads"].get(split)
+            read_rate = f"{read['images'] / read['pipeline_seconds']:,.0f}" if read else ""
+            print(f"| {split} | {timing['image_files']:,} | {timing['image_files'] / timing['seconds']:,.0f} | "
+                  f"{timing['peak_rss_mib']:,.0f} | {read_rate} |")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from typing import Any
 from clean_images.errors import OversizedMemberError
 from clean_images.hooks import BatchTransform, DatasetPass, Image, ImageTransform
 from clean_images.plan import Entry
-from clean_images.sanitize import REPAIRED, SKIPPED, Verdict, sanitize
+from clean_images.sanitize import REPAIRED, SKIPPED, DecodeSize, Verdict, sanitize
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,21 +36,21 @@ class Processed:
         return {"path": self.filename, "outcome": v.outcome, "reason": v.reason, "detail": v.detail}
 
 
-def read_and_sanitize(entry: Entry) -> Verdict:
+def read_and_sanitize(entry: Entry, decode_size: DecodeSize | None = None) -> Verdict:
     """Reads the file (a zip bomb is refused by the reader) and decides its fate."""
     try:
         data = entry.ref.read()
     except OversizedMemberError as e:
         return Verdict(SKIPPED, "file too large", str(e))
-    return sanitize(data)
+    return sanitize(data, decode_size)
 
 
 def process(entry: Entry, work: Work) -> Processed:
     """The per-image work: sanitize, let passes observe the sanitized image, transform, build the example."""
-    verdict = read_and_sanitize(entry)
+    verdict = read_and_sanitize(entry, work.transform.decode_size if work.transform is not None else None)
     if verdict.jpeg is None:
         return Processed(entry.filename, verdict, None, {})
-    image = Image(verdict.jpeg, verdict.height, verdict.width)
+    image = Image(verdict.jpeg, verdict.height, verdict.width, verdict.pixels)
     observed = {p.metadata_key: p.observe(image) for p in work.passes}
     if work.transform is not None:
         image = work.transform(image)
@@ -62,7 +62,7 @@ def process(entry: Entry, work: Work) -> Processed:
         "image/width": image.width,
         "image/repair": verdict.reason if verdict.outcome == REPAIRED else "",
     }
-    return Processed(entry.filename, dataclasses.replace(verdict, jpeg=None), example, observed)
+    return Processed(entry.filename, dataclasses.replace(verdict, jpeg=None, pixels=None), example, observed)
 
 
 def apply_batch(transform: BatchTransform, examples: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

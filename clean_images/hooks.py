@@ -24,6 +24,7 @@ class Image:
     jpeg: bytes
     height: int
     width: int
+    pixels: Any = None  # its RGB pixels (numpy), decoded during validation when a transform asked for them
 
 
 class ImageTransform(abc.ABC):
@@ -31,6 +32,11 @@ class ImageTransform(abc.ABC):
 
     @abc.abstractmethod
     def __call__(self, image: Image) -> Image: ...
+
+    def decode_size(self, height: int, width: int) -> tuple[int, int] | None:
+        """The smallest (height, width) it needs the pixels at, or None: validation then decodes
+        at that DCT scale and hands the pixels over in `Image.pixels` (one decode, not two)."""
+        return None
 
     @abc.abstractmethod
     def describe(self) -> str:

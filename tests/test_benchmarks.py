@@ -30,8 +30,8 @@ def test_build_benchmark_runs_every_contender_on_any_archive(tmp_path):
         image_files = sum(1 for name in z.namelist() if name.startswith("PetImages/") and name.endswith(".jpg"))
     out = _run(tmp_path, "benchmarks.build", "--archive", str(archive), "--repeat", "1")
     assert f"{image_files} image files," in out, out
-    for name in ("pet_images (this project)", "TFDS cats_vs_dogs 4.0.1", "blog recipe", "floor: read every member",
-                 "floor: read + full decode"):
+    for name in ("pet_images (this project)", "pet_images/256px", "TFDS cats_vs_dogs 4.0.1", "blog recipe",
+                 "floor: read every member", "floor: read + full decode"):
         assert f"| {name}" in out, out
     assert "pet_images / TFDS cats_vs_dogs:" in out
 
@@ -77,5 +77,7 @@ def test_read_benchmark_runs_every_contender(tmp_path):
 
 
 def test_landmark_benchmark_reports_both_splits(tmp_path):
-    out = _run(tmp_path, "benchmarks.landmark", "--classes", "3", "--test-images", "20", "--image-width", "64")
-    assert "| train |" in out and "| test | 20 |" in out, out
+    out = _run(tmp_path, "benchmarks.landmark", "--classes", "3", "--test-images", "20", "--image-width", "300",
+               "--configs", "full,256px")
+    assert out.count("| train |") == 2 and out.count("| test | 20 |") == 2, out
+    assert "landmark_images/256px" in out, out

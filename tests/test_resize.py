@@ -77,6 +77,7 @@ def test_256px_config_stores_the_same_examples_at_training_size(replica, tmp_pat
     assert small.info.metadata[report_lib.METADATA_KEY] == full.info.metadata[report_lib.METADATA_KEY]
     assert small.info.metadata["image_transform"]["shorter_side"] == 256
     assert "JPEG quality 90" in small.info.config_description and "INTER_AREA" in small.info.config_description
+    assert small.info.metadata["image_transform"]["filter"].startswith("libjpeg DCT scaling")
 
 
 @pytest.mark.slow
@@ -95,3 +96,19 @@ def test_tfds_build_without_a_config_builds_both_samples_before_asking_for_the_a
         assert (env_data / "pet_images" / config / "1.0.0" / "dataset_info.json").exists(), config
     assert not (env_data / "pet_images" / "256px").exists()
     run_ok([TFDS, "build", "pet_images", "--config", "sample-256px", "--data_dir", str(env_data)], cwd=root)
+
+
+def test_pixels_decoded_by_validation_give_the_same_bytes_as_a_fresh_decode(photo):
+    """One decode serves validation and resize: sanitize hands over the pixels at the DCT scale asked for."""
+    from clean_images import sanitize
+
+    big = photo.resize((photo.width * 4, photo.height * 4), PILImage.Resampling.BICUBIC)
+    data = jpeg_bytes(big, quality=90)
+    transform = ShorterSide(256)
+    verdict = sanitize.sanitize(data, transform.decode_size)
+    assert verdict.outcome == "stored" and verdict.pixels is not None
+    assert min(verdict.pixels.shape[:2]) >= 256 and min(verdict.pixels.shape[:2]) < min(big.size)  # a DCT-scaled decode
+    shared = transform(Image(data, big.height, big.width, verdict.pixels))
+    fresh = transform(Image(data, big.height, big.width))
+    assert shared == fresh
+    assert sanitize.sanitize(data).pixels is None  # nobody asked: validation stays at 1/8 scale
