@@ -102,7 +102,7 @@ def test_pixels_decoded_by_validation_give_the_same_bytes_as_a_fresh_decode(phot
     """One decode serves validation and resize: sanitize hands over the pixels at the DCT scale asked for."""
     from clean_images import sanitize
 
-    big = photo.resize((photo.width * 4, photo.height * 4), PILImage.Resampling.BICUBIC)
+    big = photo.resize((photo.width * 8, photo.height * 8), PILImage.Resampling.BICUBIC)  # > 2x the target
     data = jpeg_bytes(big, quality=90)
     transform = ShorterSide(256)
     verdict = sanitize.sanitize(data, transform.decode_size)
