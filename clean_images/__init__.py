@@ -8,8 +8,8 @@ The public surface (one idea per module behind it):
 - `errors`: every error a build stops with. `sanitize`: the verdict on one file.
 - `reading.training_pipeline`: the input pipeline for training (imports TensorFlow).
 
-Test inputs (fault makers, replica archives) live in `clean_images.testing`, which no
-module here imports.
+Test inputs (fault makers, replica archives) live in `clean_images.testing`, in the source
+tree only (the wheel leaves it out); no module here imports it.
 """
 
 from clean_images import errors

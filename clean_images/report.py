@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from clean_images.errors import AccountingError
-from clean_images.sanitize import REPAIRED, SKIPPED, STORED, Verdict
+from clean_images.sanitize import REPAIRED, SKIPPED, STORED
 
 IGNORED = "ignored"  # a file that is not an image of the dataset (Thumbs.db, a PDF)
 MISSING = "missing"  # a metadata row (e.g. a train.csv id) with no image file
@@ -43,9 +43,6 @@ class SplitReport:
     def record_sanitized(self, path: str, outcome: str, reason: str = "", detail: str = "") -> None:
         self.sanitized += 1
         self.record(path, outcome, reason, detail)
-
-    def record_verdict(self, path: str, verdict: Verdict) -> None:
-        self.record_sanitized(path, verdict.outcome, verdict.reason, verdict.detail)
 
     @property
     def image_files(self) -> int:

@@ -99,9 +99,8 @@ class Builder(CleanImageBuilder):
         tables = dacon.read_tables(files, self.builder_config.num_classes)
         plans, mismatches = dacon.plan(files, tables)
         for source in [contents.folder, *contents.zips]:
-            if source is not None:
-                for name, why in source.refused:
-                    plans[dacon.split_of(name)].record_refused([(name, why)])
+            for name, why in source.refused if source is not None else []:
+                plans[dacon.split_of(name)].record_refused([(name, why)])
         if mismatches and not self.skip_mismatches:
             rerun = f"--manual_dir {shlex.quote(str(data))} --data_dir {shlex.quote(str(self._data_dir_root))}"
             raise errors.MismatchError(mismatches.describe(rerun))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import shutil
 import sys
 import zipfile
 
@@ -51,7 +52,10 @@ def test_tfds_build_from_the_repository_root(tmp_path):
 
 
 def test_wheel_installs_and_builds_the_sample_anywhere(tmp_path):
-    run_ok([sys.executable, "-m", "build", "--wheel", "--outdir", str(tmp_path / "dist"), str(ROOT)], cwd=tmp_path)
+    # From a copy without build artefacts: setuptools would pack stale files from a build/ folder.
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".git", ".venv", "build", "*.egg-info", "__pycache__"))
+    run_ok([sys.executable, "-m", "build", "--wheel", "--outdir", str(tmp_path / "dist"), str(source)], cwd=tmp_path)
     (wheel,) = (tmp_path / "dist").glob("*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     for needed in (
@@ -70,6 +74,7 @@ def test_wheel_installs_and_builds_the_sample_anywhere(tmp_path):
     ):
         assert needed in names, needed
     assert not [n for n in names if n.startswith(("checksums/", "tests/"))], "generic top-level packages"
+    assert not [n for n in names if n.startswith(("clean_images/testing/", "benchmarks/", "scripts/"))], "test-only code"
 
     site = tmp_path / "site"
     run_ok([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), str(wheel)], cwd=tmp_path)

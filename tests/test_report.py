@@ -6,15 +6,14 @@ import pytest
 
 from clean_images import errors
 from clean_images import report as report_lib
-from clean_images.sanitize import Verdict
 
 
 def _report() -> report_lib.BuildReport:
     report = report_lib.BuildReport()
-    report["test"].record_verdict("test/a.jpg", Verdict("stored"))
-    report["train"].record_verdict("b.jpg", Verdict("skipped", "empty file"))
-    report["train"].record_verdict("a.jpg", Verdict("repaired", "PNG saved as .jpg", "detail"))
-    report["train"].record_verdict("c.jpg", Verdict("stored"))
+    report["test"].record_sanitized("test/a.jpg", "stored")
+    report["train"].record_sanitized("b.jpg", "skipped", "empty file")
+    report["train"].record_sanitized("a.jpg", "repaired", "PNG saved as .jpg", "detail")
+    report["train"].record_sanitized("c.jpg", "stored")
     report["train"].record("Thumbs.db", report_lib.IGNORED, "not an image file name (.db)")
     return report
 
