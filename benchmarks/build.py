@@ -41,6 +41,7 @@ def replica(workdir: pathlib.Path, images: int) -> pathlib.Path:
 def contenders(zip_path: pathlib.Path, scratch: pathlib.Path, beam: bool) -> dict[str, list[str]]:
     table = {
         "pet_images (this project)": ["ours", str(zip_path), str(scratch / "ours")],
+        "pet_images without the duplicates report": ["ours", str(zip_path), str(scratch / "nodup"), "0", "full", "off"],
         "pet_images/256px (stored at shorter side 256)": ["ours", str(zip_path), str(scratch / "ours256"), "0", "256px"],
         "TFDS cats_vs_dogs 4.0.1": ["tfds_cats_vs_dogs", str(zip_path), str(scratch / "tfds")],
         "blog recipe (1 .tfrecord per image)": ["blog", str(zip_path), str(scratch / "blog")],
@@ -103,6 +104,8 @@ def print_table(images: int, zip_path: pathlib.Path, runs: dict[str, list[measur
     print_ratio(rate, runs, "pet_images (this project)", "TFDS cats_vs_dogs 4.0.1", "pet_images / TFDS cats_vs_dogs")
     print_ratio(rate, runs, "pet_images/256px (stored at shorter side 256)", "TFDS cats_vs_dogs 4.0.1",
                 "pet_images/256px / TFDS cats_vs_dogs")
+    print_ratio(rate, runs, "pet_images without the duplicates report", "pet_images (this project)",
+                "duplicates report cost (build time with / without)")
     print_ratio(rate, runs, "pet_images (this project)", "floor: read + full decode, all cores",
                 "pet_images / full-decode floor", percent=True)
     if "pet_images on Beam, 2 workers" in runs:

@@ -1,6 +1,6 @@
 """The contenders, each run in its own process by `benchmarks.measure`: one JSON line out.
 
-    python -m benchmarks.contenders ours ZIP DATA_DIR [BEAM_WORKERS]
+    python -m benchmarks.contenders ours ZIP DATA_DIR [BEAM_WORKERS [CONFIG [PASSES]]]
     python -m benchmarks.contenders ours_landmark MANUAL_DIR DATA_DIR
     python -m benchmarks.contenders tfds_cats_vs_dogs ZIP DATA_DIR
     python -m benchmarks.contenders blog ZIP OUT_DIR
@@ -34,12 +34,15 @@ def _tree_bytes(folder: str) -> int:
     return sum(p.stat().st_size for p in pathlib.Path(folder).rglob("*") if p.is_file())
 
 
-def ours(zip_path: str, data_dir: str, beam_workers: str = "0", config: str = "full") -> dict:
+def ours(zip_path: str, data_dir: str, beam_workers: str = "0", config: str = "full", passes: str = "on") -> dict:
+    """Builds pet_images/CONFIG; with `passes` "off", without the dataset passes (the duplicates report)."""
     import tensorflow_datasets as tfds
 
     import pet_images
     from clean_images.sanitize import SKIPPED
 
+    if passes == "off":  # the baseline that prices the duplicates report, side by side
+        pet_images.Builder.DATASET_PASSES = ()
     beam_options = None
     if int(beam_workers):
         from apache_beam.options.pipeline_options import PipelineOptions

@@ -25,6 +25,7 @@ from etils import epath
 
 from clean_images import examples, generation, manual_dir, tfrecord
 from clean_images import report as report_lib
+from clean_images.duplicates import Duplicates
 from clean_images.errors import ManualDirError, NothingFoundError
 from clean_images.hooks import BatchTransform, DatasetPass, ImageTransform, Observation
 from clean_images.plan import DatasetPlan, SplitPlan
@@ -79,7 +80,8 @@ class CleanImageBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True)
     EXPECTED: ClassVar[str]  # what a manual_dir must hold, for error messages
     MANUAL_STEPS: ClassVar[str]  # how to get the data by hand, for error messages
     DOWNLOAD_URL: ClassVar[str | None] = None  # None: manual download only
-    DATASET_PASSES: ClassVar[tuple[DatasetPass, ...]] = ()  # run on every config that stores images
+    # Run on every config that stores images; a dataset may add its own or opt out.
+    DATASET_PASSES: ClassVar[tuple[DatasetPass, ...]] = (Duplicates(),)
 
     @abc.abstractmethod
     def _label_features(self) -> dict[str, tfds.features.FeatureConnector]:

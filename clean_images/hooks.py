@@ -24,7 +24,9 @@ class Image:
     jpeg: bytes
     height: int
     width: int
-    pixels: Any = None  # its RGB pixels (numpy), decoded during validation when a transform asked for them
+    # Its RGB pixels (numpy) from validation's decode, for a JPEG that needed no repair: at the
+    # DCT scale the config's transform asked for (`decode_size`), else at 1/8. None otherwise.
+    pixels: Any = None
 
 
 class ImageTransform(abc.ABC):

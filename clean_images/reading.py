@@ -29,6 +29,7 @@ from collections.abc import Sequence
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from clean_images import duplicates
 from clean_images.parallel import worker_count
 
 _RATIOS = (8, 4, 2)
@@ -120,6 +121,7 @@ def training_pipeline(
     dtype: tf.DType = tf.float32,
     drop_remainder: bool = False,
     skip_repaired: bool = False,
+    skip_duplicates: bool = False,
     extras: Sequence[str] = (),
 ) -> tf.data.Dataset:
     """(images [batch, size, size, 3] in 0..255, labels) batches: float32 like Keras' loaders, or uint8.
@@ -143,6 +145,8 @@ def training_pipeline(
             of the memory).
         drop_remainder: drop the last, smaller batch (static batch shapes, e.g. for TPUs).
         skip_repaired: leave out the images the build repaired (`image/repair` not empty).
+        skip_duplicates: leave out every image but the first of its duplicate group (see
+            `without_duplicates`).
         extras: other features to return beside each batch, e.g. ("image/filename", "id"):
             batches are then (images, labels, {feature: values}), e.g. for a submission.
     """
@@ -158,6 +162,8 @@ def training_pipeline(
     )
     if skip_repaired:
         dataset = dataset.filter(lambda example: tf.equal(tf.strings.length(example["image/repair"]), 0))
+    if skip_duplicates:
+        dataset = without_duplicates(dataset, builder.info)
     if shuffle:
         dataset = dataset.shuffle(1024, seed=seed)  # encoded bytes, ~30 MB: cheap to hold
     decode = {
@@ -174,6 +180,22 @@ def training_pipeline(
     dataset = dataset.map(to_batch_element, num_parallel_calls=worker_count(), deterministic=not shuffle)
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder).prefetch(2)  # two batches hide the next
     return dataset.with_options(without_autotuner())
+
+
+def without_duplicates(dataset: tf.data.Dataset, info: tfds.core.DatasetInfo) -> tf.data.Dataset:
+    """Leaves out every file but the first of its group in `info.metadata["duplicates"]`.
+
+    Groups span all splits and list train files first, so this also removes from a test
+    split the copies of train images (leakage). Examples must be dicts with `image/filename`
+    (not `as_supervised`).
+    """
+    later = sorted(duplicates.later_copies(info.metadata["duplicates"]))
+    if not later:
+        return dataset
+    table = tf.lookup.StaticHashTable(
+        tf.lookup.KeyValueTensorInitializer(tf.constant(later), tf.ones(len(later), tf.bool)), default_value=False
+    )
+    return dataset.filter(lambda example: tf.logical_not(table.lookup(example["image/filename"])))
 
 
 def without_autotuner() -> tf.data.Options:

@@ -66,7 +66,7 @@ class Verdict:
     jpeg: bytes | None = None
     height: int = 0
     width: int = 0
-    pixels: np.ndarray | None = None  # RGB pixels of a clean JPEG, when asked for (see `sanitize`)
+    pixels: np.ndarray | None = None  # RGB pixels of a clean JPEG from validation's decode (see `sanitize`)
 
 
 def sniff_format(data: bytes) -> str | None:
@@ -91,10 +91,10 @@ DecodeSize = Callable[[int, int], Optional[tuple[int, int]]]  # a runtime alias
 def sanitize(data: bytes, decode_size: DecodeSize | None = None) -> Verdict:
     """Classifies and, if needed, repairs one image file. Never raises on bad data.
 
-    `decode_size(height, width)`: the smallest (height, width) a later step needs the pixels
-    at, or None. For a clean RGB JPEG, validation then decodes at the smallest DCT scale of at
-    least that size (instead of 1/8) and returns those pixels in the verdict: one decode
-    serves both (e.g. the 256px configs).
+    For a clean RGB JPEG the verdict carries the pixels validation decoded: at 1/8 DCT scale,
+    or, when `decode_size(height, width)` names the smallest (height, width) a later step
+    needs, at the smallest DCT scale of at least that size: one decode serves both (e.g. the
+    256px configs, the duplicates hash).
     """
     if not data:
         return Verdict(SKIPPED, "empty file")
@@ -120,11 +120,7 @@ def _sanitize_jpeg(data: bytes, decode_size: DecodeSize | None = None) -> Verdic
     if decode_as is None:
         return _convert(data, f"{colorspace} JPEG converted to RGB")
     wanted = decode_size(height, width) if decode_size is not None and decode_as == "RGB" else None
-    pixels = None
-    if wanted is not None:
-        message, pixels = _strict_decode(data, *wanted)
-    else:
-        message = _jpeg_warning(data, decode_as)
+    message, pixels = _strict_decode(data, decode_as, *(wanted or (1, 1)))
     repair = ""
     if message is not None:  # every colour space is checked: a corrupt CMYK file is still corrupt
         answer = _answer_warning(data, message, decode_as)
@@ -139,21 +135,25 @@ def _sanitize_jpeg(data: bytes, decode_size: DecodeSize | None = None) -> Verdic
     return Verdict(STORED, jpeg=data, height=height, width=width, pixels=pixels)
 
 
-def _strict_decode(data: bytes, min_height: int, min_width: int) -> tuple[str | None, np.ndarray | None]:
-    """(None, RGB pixels at the smallest DCT scale covering the size) or (libjpeg's first warning, None)."""
+def _strict_decode(
+    data: bytes, decode_as: str = "RGB", min_height: int = 1, min_width: int = 1
+) -> tuple[str | None, np.ndarray | None]:
+    """(None, pixels at the smallest DCT scale covering the size, down to 1/8) or (libjpeg's first warning, None).
+
+    The whole entropy-coded data is decoded at any scale, so any scale validates.
+    """
     try:
-        return None, simplejpeg.decode_jpeg(data, colorspace="RGB", min_height=min_height, min_width=min_width, strict=True)
+        pixels = simplejpeg.decode_jpeg(
+            data, colorspace=decode_as, min_height=min_height, min_width=min_width, strict=True
+        )
     except ValueError as e:
         return str(e), None
+    return None, pixels
 
 
 def _jpeg_warning(data: bytes, decode_as: str = "RGB") -> str | None:
     """Returns libjpeg's first warning or error for `data`, or None if it decodes cleanly."""
-    try:
-        simplejpeg.decode_jpeg(data, colorspace=decode_as, min_height=1, min_width=1, min_factor=8, strict=True)
-    except ValueError as e:
-        return str(e)
-    return None
+    return _strict_decode(data, decode_as)[0]
 
 
 def is_complete(data: bytes, fmt: str = "JPEG") -> bool:

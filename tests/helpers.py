@@ -43,7 +43,7 @@ def stored_examples(builder, split: str = "train") -> dict[str, dict]:
 
 
 def assert_same_dataset(one, other, splits: list[str]) -> None:
-    """Two builds hold the same examples key by key (bytes, labels, filenames), report and splits."""
+    """Two builds hold the same examples key by key (bytes, labels, filenames), report, duplicates and splits."""
     for split in splits:
         one_examples, other_examples = stored_examples(one, split), stored_examples(other, split)
         assert one_examples.keys() == other_examples.keys()
@@ -52,6 +52,7 @@ def assert_same_dataset(one, other, splits: list[str]) -> None:
             for feature, value in example.items():
                 assert value == other_examples[name][feature], (name, feature)
     assert one.info.metadata[report_lib.METADATA_KEY] == other.info.metadata[report_lib.METADATA_KEY]
+    assert one.info.metadata.get("duplicates") == other.info.metadata.get("duplicates")
     assert [str(s) for s in one.info.splits.values()] == [str(s) for s in other.info.splits.values()]
 
 

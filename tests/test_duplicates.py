@@ -1,0 +1,177 @@
+"""The duplicates report: planted copies among distinct photos, found through real builds."""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import json
+import pathlib
+import unicodedata
+
+import numpy as np
+import pytest
+import simplejpeg
+import tensorflow_datasets as tfds
+
+from clean_images import duplicates
+from clean_images.hooks import Image, Observation
+from clean_images.testing.planted import Planted, planted_set
+from clean_images.testing.replica import DaconMetadata, write_dacon_replica
+from landmark_images import landmark_images_dataset_builder as landmark
+from pet_images import pet_images_dataset_builder as pets
+from tests.helpers import build
+
+
+def _filename(key: tuple[str, int]) -> str:
+    return f"PetImages/{key[0]}/{key[1]}.jpg"
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory) -> tuple[pathlib.Path, list[Planted]]:
+    """An extracted PetImages folder: 2 x 50 distinct photos, 4 planted copies of each kind."""
+    images, planted = planted_set(("Cat", "Dog"), 50, 4, seed=3)
+    root = tmp_path_factory.mktemp("planted")
+    for key, data in images.items():
+        path = root / _filename(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return root, planted
+
+
+@pytest.fixture(scope="module")
+def built(planted, tmp_path_factory):
+    return build(pets.Builder, tmp_path_factory.mktemp("data"), planted[0])
+
+
+def _pairs(summary: dict, kind: str | None = None) -> set[frozenset[str]]:
+    return {
+        frozenset(pair)
+        for g in summary["groups"]
+        if kind is None or g["kind"] == kind
+        for pair in itertools.combinations([f["filename"] for f in g["files"]], 2)
+    }
+
+
+def test_every_planted_copy_is_grouped_and_no_distinct_photos_are(planted, built):
+    summary = built.info.metadata["duplicates"]
+    truth = {frozenset((_filename(p.original), _filename(p.copy))): p for p in planted[1]}
+    exact = {pair for pair, p in truth.items() if p.exact}
+    near = {pair for pair, p in truth.items() if not p.exact}
+    assert exact <= _pairs(summary, "exact")
+    assert len(near & _pairs(summary, "near")) >= 0.95 * len(near)
+    assert _pairs(summary) <= set(truth), "a group holds distinct photos"
+    assert summary["counts"] == {
+        "groups": len(summary["groups"]),
+        "files": len({f["filename"] for g in summary["groups"] for f in g["files"]}),
+        "cross_label": sum(p.kind == "exact-other-class" for p in planted[1]),
+        "cross_split": 0,
+    }
+
+
+def test_the_report_has_the_documented_shape_and_order(built):
+    summary = built.info.metadata["duplicates"]
+    for group in summary["groups"]:
+        assert set(group) == {"kind", "files"} and group["kind"] in ("exact", "near")
+        assert all(set(f) == {"split", "filename"} for f in group["files"])
+        assert group["files"] == sorted(group["files"], key=lambda f: f["filename"])
+    firsts = [g["files"][0]["filename"] for g in summary["groups"]]
+    assert firsts == sorted(firsts)
+    assert set(summary) == {"groups", "counts", "crossing", "method"}
+    # Other keys hold no file list; the metadata round-trips through metadata.json.
+    assert "filename" not in json.dumps({k: v for k, v in summary.items() if k != "groups"})
+    assert tfds.builder_from_directory(built.data_dir).info.metadata["duplicates"] == summary
+
+
+def test_leaving_out_later_copies_keeps_one_file_of_each_group(built):
+    from clean_images import reading
+
+    summary = built.info.metadata["duplicates"]
+    dataset = built.as_dataset(split="train", decoders={"image": tfds.decode.SkipDecoding()})
+    kept = [e["image/filename"].decode() for e in tfds.as_numpy(reading.without_duplicates(dataset, built.info))]
+    assert len(kept) == built.info.splits["train"].num_examples - summary["counts"]["files"] + summary["counts"]["groups"]
+    assert not set(kept) & duplicates.later_copies(summary)
+    assert {g["files"][0]["filename"] for g in summary["groups"]} <= set(kept)
+    crossing = [summary["groups"][i] for i in summary["crossing"]["label"]]
+    assert len(crossing) == summary["counts"]["cross_label"] and all(g["kind"] == "exact" for g in crossing)
+
+
+def test_a_rebuild_and_the_256px_config_report_the_same_groups(planted, built, tmp_path):
+    again = build(pets.Builder, tmp_path / "again", planted[0])
+    resized = build(pets.Builder, tmp_path / "resized", planted[0], config="256px")
+    assert again.info.metadata["duplicates"] == built.info.metadata["duplicates"]
+    assert resized.info.metadata["duplicates"]["groups"] == built.info.metadata["duplicates"]["groups"]
+
+
+def test_the_summary_line_is_printed(planted, tmp_path, capsys):
+    build(pets.Builder, tmp_path, planted[0])
+    assert "duplicates: 8 exact and 16 near groups" in capsys.readouterr().out
+
+
+def test_landmark_build_groups_copies_across_splits(tmp_path):
+    metadata = DaconMetadata.synthetic(seed=7).subset(4, 30)
+    write_dacon_replica(tmp_path / "manual", metadata, "extracted", seed=2)  # photos drawn from a small pool
+    builder = build(landmark.Builder, tmp_path / "data", tmp_path / "manual")
+    by_bytes = collections.defaultdict(set)
+    for path in (tmp_path / "manual").rglob("*.JPG"):
+        name = unicodedata.normalize("NFC", path.relative_to(tmp_path / "manual").as_posix())
+        by_bytes[path.read_bytes()].add(name)
+    same_bytes = {frozenset(names) for names in by_bytes.values() if len(names) > 1}
+    summary = builder.info.metadata["duplicates"]
+    exact = {frozenset(f["filename"] for f in g["files"]) for g in summary["groups"] if g["kind"] == "exact"}
+    assert exact == same_bytes
+    crossing = [g for g in summary["groups"] if len({f["split"] for f in g["files"]}) > 1]
+    assert summary["counts"]["cross_split"] == len(crossing) > 0
+    for group in crossing:  # train files first
+        splits = [f["split"] for f in group["files"]]
+        assert splits == sorted(splits, key=lambda s: s != "train")
+
+
+def _observations(planted_images: dict) -> list[Observation]:
+    out = []
+    for key, data in sorted(planted_images.items(), key=lambda kv: _filename(kv[0])):
+        h, w = simplejpeg.decode_jpeg_header(data)[:2]
+        image = Image(data, h, w)
+        out.append(Observation("train", _filename(key), key[0], duplicates.Duplicates().observe(image)))
+    return out
+
+
+def test_the_inverted_file_search_finds_the_same_groups(monkeypatch):
+    images, _ = planted_set(("Cat", "Dog"), 40, 3, seed=9)
+    observations = _observations(images)
+    exact = duplicates.Duplicates().summarize(observations)
+    monkeypatch.setattr(duplicates, "EXACT_SEARCH_LIMIT", 10)
+    inverted = duplicates.Duplicates().summarize(observations)
+    assert inverted["method"]["search"] == "inverted file" and exact["method"]["search"] == "exact"
+    assert inverted["groups"] == exact["groups"]
+
+
+def test_groups_form_around_their_first_file_and_never_chain():
+    rng = np.random.default_rng(0)
+    first = rng.integers(0, 256, 32, dtype=np.uint8)
+    bits = np.unpackbits(first)
+
+    def flipped(count: int, start: int) -> bytes:
+        b = bits.copy()
+        b[start : start + count] ^= 1
+        return np.packbits(b).tobytes()
+
+    # b is near a, c is near b but not a: c must not join a's group through b.
+    hashes = [first.tobytes(), flipped(40, 0), flipped(80, 0), rng.integers(0, 256, 32, dtype=np.uint8).tobytes()]
+    groups = duplicates.find_groups(["a", "b", "c", "d"], hashes)
+    assert groups == [("near", [0, 1])]
+    assert duplicates.find_groups(["x", "y", "x", "y"], hashes) == [("exact", [0, 2]), ("near", [0, 1]), ("exact", [1, 3])]
+
+
+def test_hash_of_a_larger_decode_stays_close_to_the_eighth_scale_one(some_photos):
+    """The 256px configs validate at a larger DCT scale; area-averaging it down gives nearly the same hash."""
+    from clean_images.testing.faults import jpeg_bytes
+
+    distances = []
+    for photo in some_photos:
+        data = jpeg_bytes(photo, quality=90)
+        h, w = simplejpeg.decode_jpeg_header(data)[:2]
+        eighth = duplicates.perceptual_hash(duplicates.thumbnail(Image(data, h, w)))
+        full = simplejpeg.decode_jpeg(data, colorspace="RGB")
+        from_full = duplicates.perceptual_hash(duplicates.thumbnail(Image(data, h, w, full)))
+        distances.append(int(np.unpackbits(np.frombuffer(eighth, np.uint8) ^ np.frombuffer(from_full, np.uint8)).sum()))
+    assert np.median(distances) <= 8 and max(distances) <= duplicates.NEAR_DISTANCE // 2, distances
