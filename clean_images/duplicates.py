@@ -1,8 +1,9 @@
 """Exact and near-duplicate images across all splits: the `duplicates` dataset pass.
 
 Every kept image gets two fingerprints in the sanitation workers: a digest of its bytes
-(exact copies) and a 256-bit perceptual hash of the 1/8-scale thumbnail validation has
-already decoded (near copies: re-encoded, downscaled, slightly cropped, brightened). After
+(exact copies) and a 256-bit perceptual hash of the pixels validation has already decoded
+(at 1/8 scale), area-averaged to 16 x 16 (near copies: re-encoded, downscaled, slightly
+cropped, brightened). After
 generation, files with the same digest form an exact group; one file per distinct content
 then joins, in key order, the near group of the first file within `NEAR_DISTANCE` bits
 of it (groups form around their first file, so they never chain). The search is a
@@ -12,49 +13,61 @@ faiss binary index: exact (brute force) up to `EXACT_SEARCH_LIMIT` hashes, an in
 from __future__ import annotations
 
 import collections
-import hashlib
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import xxhash
 
 from clean_images.hooks import DatasetPass, Image, Observation
 
 HASH_BITS = 256
 # Chosen from a measured precision/recall curve (benchmarks/duplicates.py): planted copies
-# of distinct images lie within 70 bits, distinct images 80 or more apart.
+# of distinct images lie within 62 bits, distinct images 86 or more apart.
 NEAR_DISTANCE = 64
 # Brute force is exact and cheap here (8.4 s for 130k hashes on 2 cores, 4 MB); past this, its
 # quadratic cost grows into minutes and an inverted file (O(n^1.5)) takes over: at 130k it was
 # 1.5x faster but grouped 97% of the planted near copies (benchmarks/duplicates.py).
 EXACT_SEARCH_LIMIT = 250_000
-_PROBED_LISTS = 32  # of the inverted file: measured recall in benchmarks/duplicates.py
+_PROBED_LISTS = 32  # of the inverted file
 _QUERY_BATCH = 256  # bounds the results held at once, even when thousands of files are one photo
-_SIDE = 64  # the thumbnail is resized to _SIDE x _SIDE grey, then its lowest 16 x 16 DCT frequencies kept
+_SIDE = 16  # the image is area-averaged to _SIDE x _SIDE grey, whose 256 DCT coefficients make the hash
+_LUMA = (0.299, 0.587, 0.114)
 
 
-def _dct_rows(n: int, k: int) -> np.ndarray:
-    x = np.arange(n)
-    return np.cos(np.pi * (2 * x + 1) * np.arange(k)[:, None] / (2 * n)).astype(np.float32)
+def _dct_matrix() -> np.ndarray:
+    """The 16-point DCT-II as a (16, 16) float64 view whose strides keep NumPy's matmul off BLAS.
+
+    OpenBLAS, called from several sanitation threads at once, contends on its own locks: two
+    16 x 16 products through it cost the whole build 30%; NumPy's plain loop takes ~2 us.
+    """
+    x = np.arange(_SIDE)
+    dct = np.cos(np.pi * (2 * x + 1) * x[:, None] / (2 * _SIDE))
+    spaced = np.zeros((_SIDE, 2 * _SIDE))
+    spaced[:, ::2] = dct
+    return spaced[:, ::2]  # non-unit strides in both directions: not BLAS-able
 
 
-_DCT = _dct_rows(_SIDE, 16)
+_DCT = _dct_matrix()
 
 
 def thumbnail(image: Image) -> np.ndarray:
-    """The image at 1/8 scale: validation's own decode when it has one, else libjpeg's 1/8 DCT scaling."""
+    """The image area-averaged to 16 x 16 RGB, from the pixels validation decoded at 1/8 scale (else a 1/8 decode)."""
+    import cv2  # pylint: disable=g-import-not-at-top
     import simplejpeg  # pylint: disable=g-import-not-at-top
 
     pixels = image.pixels
     if pixels is None:
         pixels = simplejpeg.decode_jpeg(image.jpeg, colorspace="RGB", min_height=1, min_width=1)
     block = round(8 * pixels.shape[1] / image.width)
-    return _block_means(pixels, block) if block > 1 else pixels
+    if block > 1:  # decoded larger for a transform (the 256px configs): back to libjpeg's 1/8 grid first
+        pixels = _block_means(pixels, block)
+    return cv2.resize(pixels, (_SIDE, _SIDE), interpolation=cv2.INTER_AREA)
 
 
 def _block_means(pixels: np.ndarray, block: int) -> np.ndarray:
     """Means of `block` x `block` tiles (edges replicated), as libjpeg's 1/8 scaling keeps each 8x8 block's mean:
-    a larger decode (the 256px configs validate at 1/2 or full scale) gives nearly the same thumbnail."""
+    so a config that validates at a larger scale hashes nearly the same thumbnail."""
     import cv2  # pylint: disable=g-import-not-at-top
 
     height, width = pixels.shape[:2]
@@ -63,14 +76,16 @@ def _block_means(pixels: np.ndarray, block: int) -> np.ndarray:
     return cv2.resize(padded, size, interpolation=cv2.INTER_AREA)  # an integer factor: exact tile means
 
 
-def perceptual_hash(pixels: np.ndarray) -> bytes:
-    """A DCT hash (pHash): which of the 256 lowest frequencies of the grey image exceed their median."""
-    import cv2  # pylint: disable=g-import-not-at-top
+def perceptual_hash(small: np.ndarray) -> bytes:
+    """A DCT hash (pHash) of a 16 x 16 RGB thumbnail: which of its 256 grey DCT coefficients exceed their median.
 
-    grey = cv2.cvtColor(np.ascontiguousarray(pixels), cv2.COLOR_RGB2GRAY)
-    square = cv2.resize(grey, (_SIDE, _SIDE), interpolation=cv2.INTER_AREA).astype(np.float32)
-    low = _DCT @ square @ _DCT.T
-    return np.packbits(low > np.median(low)).tobytes()
+    It runs in the sanitation threads beside TFDS's serializer, so it avoids whatever makes a
+    thread wait for the GIL or a lock: only NumPy operations on 256 values, none through BLAS.
+    """
+    grey = small[..., 0] * _LUMA[0] + small[..., 1] * _LUMA[1] + small[..., 2] * _LUMA[2]
+    values = (_DCT @ grey @ _DCT.T).ravel()
+    ordered = np.sort(values)
+    return np.packbits(values > (ordered[127] + ordered[128]) / 2).tobytes()
 
 
 class Duplicates(DatasetPass):
@@ -79,7 +94,7 @@ class Duplicates(DatasetPass):
     metadata_key = "duplicates"
 
     def observe(self, image: Image) -> list[str]:
-        digest = hashlib.blake2b(image.jpeg, digest_size=16).hexdigest()
+        digest = xxhash.xxh3_128_hexdigest(image.jpeg)  # 1 us for 30 KB, and keeps the GIL (see perceptual_hash)
         return [digest, perceptual_hash(thumbnail(image)).hex()]
 
     def summarize(self, observations: list[Observation]) -> dict[str, Any]:
@@ -95,7 +110,7 @@ class Duplicates(DatasetPass):
                 "split": [n for n, (_, members) in enumerate(groups) if _crosses_splits(members, observations)],
             },
             "method": {
-                "hash": f"{HASH_BITS}-bit DCT hash of the 1/8-scale image",
+                "hash": f"{HASH_BITS}-bit DCT hash of the image area-averaged to 16x16 grey",
                 "near_distance": NEAR_DISTANCE,
                 "search": "exact" if len({o.value[0] for o in observations}) <= EXACT_SEARCH_LIMIT else "inverted file",
             },
