@@ -3,11 +3,11 @@
 Every kept image gets two fingerprints in the sanitation workers: a digest of its bytes
 (exact copies) and a 256-bit perceptual hash of the pixels validation has already decoded
 (at 1/8 scale), area-averaged to 16 x 16 (near copies: re-encoded, downscaled, slightly
-cropped, brightened). After
-generation, files with the same digest form an exact group; one file per distinct content
-then joins, in key order, the near group of the first file within `NEAR_DISTANCE` bits
-of it (groups form around their first file, so they never chain). The search is a
-faiss binary index: exact (brute force) up to `EXACT_SEARCH_LIMIT` hashes, an inverted file above.
+cropped, brightened). After generation, files with the same digest form an exact group;
+one file per distinct content then joins, in key order, the near group of the first file
+within `NEAR_DISTANCE` bits of it (groups form around their first file, so they never
+chain). The search is a faiss binary index: brute force (exact) up to
+`EXACT_SEARCH_LIMIT` hashes, an inverted file above.
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ import xxhash
 from clean_images.hooks import DatasetPass, Image, Observation
 
 HASH_BITS = 256
-# Chosen from a measured precision/recall curve (benchmarks/duplicates.py): planted copies
-# of distinct images lie within 62 bits, distinct images 86 or more apart.
+# Chosen from a measured precision/recall curve (benchmarks/duplicates.py, 1,240 images):
+# every re-encoded, resized and brightened copy within 46 bits, crops of up to 4% a side
+# within 76 (97.5% within 64), distinct images 82 or more apart (real photos: 104).
 NEAR_DISTANCE = 64
 # Brute force is exact and cheap here (8.4 s for 130k hashes on 2 cores, 4 MB); past this, its
 # quadratic cost grows into minutes and an inverted file (O(n^1.5)) takes over: at 130k it was
@@ -98,21 +99,28 @@ class Duplicates(DatasetPass):
         return [digest, perceptual_hash(thumbnail(image)).hex()]
 
     def summarize(self, observations: list[Observation]) -> dict[str, Any]:
-        groups = find_groups([o.value[0] for o in observations], [bytes.fromhex(o.value[1]) for o in observations])
+        digests = [o.value[0] for o in observations]
+        groups = find_groups(digests, [bytes.fromhex(o.value[1]) for o in observations])
+        crossing = {
+            "label": [n for n, (_, members) in enumerate(groups) if _crosses_labels(members, observations)],
+            "split": [n for n, (_, members) in enumerate(groups) if _crosses_splits(members, observations)],
+        }
         return {
             "groups": [
                 {"kind": kind, "files": [{"split": observations[i].split, "filename": observations[i].filename} for i in members]}
                 for kind, members in groups
             ],
-            "counts": _counts(groups, observations),
-            "crossing": {  # indices into "groups", for inspection
-                "label": [n for n, (_, members) in enumerate(groups) if _crosses_labels(members, observations)],
-                "split": [n for n, (_, members) in enumerate(groups) if _crosses_splits(members, observations)],
+            "counts": {
+                "groups": len(groups),
+                "files": len({i for _, members in groups for i in members}),
+                "cross_label": len(crossing["label"]),
+                "cross_split": len(crossing["split"]),
             },
+            "crossing": crossing,  # indices into "groups", for inspection
             "method": {
                 "hash": f"{HASH_BITS}-bit DCT hash of the image area-averaged to 16x16 grey",
                 "near_distance": NEAR_DISTANCE,
-                "search": "exact" if len({o.value[0] for o in observations}) <= EXACT_SEARCH_LIMIT else "inverted file",
+                "search": "exact" if _searched_exactly(len(set(digests))) else "inverted file",
             },
         }
 
@@ -169,7 +177,7 @@ def _index(codes: np.ndarray):
 
     bits = codes.shape[1] * 8
     index: Any
-    if len(codes) <= EXACT_SEARCH_LIMIT:
+    if _searched_exactly(len(codes)):
         index = faiss.IndexBinaryFlat(bits)
     else:
         lists = int(2 * np.sqrt(len(codes)))  # each query scans nprobe lists of ~sqrt(n)/2 codes: O(n^1.5)
@@ -185,13 +193,8 @@ def later_copies(summary: dict[str, Any]) -> set[str]:
     return {f["filename"] for group in summary["groups"] for f in group["files"][1:]}
 
 
-def _counts(groups: list[tuple[str, list[int]]], observations: list[Observation]) -> dict[str, int]:
-    return {
-        "groups": len(groups),
-        "files": len({i for _, members in groups for i in members}),
-        "cross_label": sum(_crosses_labels(members, observations) for _, members in groups),
-        "cross_split": sum(_crosses_splits(members, observations) for _, members in groups),
-    }
+def _searched_exactly(distinct_contents: int) -> bool:
+    return distinct_contents <= EXACT_SEARCH_LIMIT
 
 
 def _crosses_labels(members: list[int], observations: list[Observation]) -> bool:
