@@ -103,17 +103,15 @@ def scale(n: int, observations: list[Observation], planted: list[Planted]) -> No
     everything = [Observation("train", f"zz/{i:07d}", -1, [f"{i:032x}", code]) for i, code in enumerate(codes)]
     everything = sorted(observations + everything, key=lambda o: o.filename)
     truth = planted_pairs(planted)
-    for limit in (duplicates.EXACT_SEARCH_LIMIT, 0):  # the search a build runs at this size, then the inverted file
-        duplicates.EXACT_SEARCH_LIMIT = limit
-        started = time.perf_counter()
-        summary = duplicates.Duplicates().summarize(everything)
-        seconds = time.perf_counter() - started
-        added = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - before
-        found = grouped_pairs(summary)
-        near = [pair in found for pair, kind in truth.items() if not kind.startswith("exact")]
-        print(f"{len(everything):,} observations summarized in {seconds:.1f} s ({summary['method']['search']} search); "
-              f"peak RSS added so far {added:.0f} MiB (observations included); planted near pairs grouped "
-              f"{np.mean(near):.1%}; {summary['counts']['groups']:,} groups")
+    started = time.perf_counter()
+    summary = duplicates.Duplicates().summarize(everything)
+    seconds = time.perf_counter() - started
+    added = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - before
+    found = grouped_pairs(summary)
+    near = [pair in found for pair, kind in truth.items() if not kind.startswith("exact")]
+    print(f"{len(everything):,} observations summarized in {seconds:.1f} s; peak RSS added {added:.0f} MiB "
+          f"(observations included); planted near pairs grouped {np.mean(near):.1%}; "
+          f"{summary['counts']['groups']:,} groups")
 
 
 def main() -> None:

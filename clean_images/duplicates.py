@@ -6,8 +6,7 @@ Every kept image gets two fingerprints in the sanitation workers: a digest of it
 cropped, brightened). After generation, files with the same digest form an exact group;
 one file per distinct content then joins, in key order, the near group of the first file
 within `NEAR_DISTANCE` bits of it (groups form around their first file, so they never
-chain). The search is a faiss binary index: brute force (exact) up to
-`EXACT_SEARCH_LIMIT` hashes, an inverted file above.
+chain). The search is faiss' exact binary index (brute force in C, both cores).
 """
 
 from __future__ import annotations
@@ -26,11 +25,6 @@ HASH_BITS = 256
 # every re-encoded, resized and brightened copy within 46 bits, crops of up to 4% a side
 # within 76 (97.5% within 64), distinct images 82 or more apart (real photos: 104).
 NEAR_DISTANCE = 64
-# Brute force is exact and cheap here (8.4 s for 130k hashes on 2 cores, 4 MB); past this, its
-# quadratic cost grows into minutes and an inverted file (O(n^1.5)) takes over: at 130k it was
-# 1.5x faster but grouped 97% of the planted near copies (benchmarks/duplicates.py).
-EXACT_SEARCH_LIMIT = 250_000
-_PROBED_LISTS = 32  # of the inverted file
 _QUERY_BATCH = 256  # bounds the results held at once, even when thousands of files are one photo
 _SIDE = 16  # the image is area-averaged to _SIDE x _SIDE grey, whose 256 DCT coefficients make the hash
 _LUMA = (0.299, 0.587, 0.114)
@@ -99,8 +93,7 @@ class Duplicates(DatasetPass):
         return [digest, perceptual_hash(thumbnail(image)).hex()]
 
     def summarize(self, observations: list[Observation]) -> dict[str, Any]:
-        digests = [o.value[0] for o in observations]
-        groups = find_groups(digests, [bytes.fromhex(o.value[1]) for o in observations])
+        groups = find_groups([o.value[0] for o in observations], [bytes.fromhex(o.value[1]) for o in observations])
         crossing = {
             "label": [n for n, (_, members) in enumerate(groups) if _crosses_labels(members, observations)],
             "split": [n for n, (_, members) in enumerate(groups) if _crosses_splits(members, observations)],
@@ -120,7 +113,7 @@ class Duplicates(DatasetPass):
             "method": {
                 "hash": f"{HASH_BITS}-bit DCT hash of the image area-averaged to 16x16 grey",
                 "near_distance": NEAR_DISTANCE,
-                "search": "exact" if _searched_exactly(len(set(digests))) else "inverted file",
+                "search": "exact",
             },
         }
 
@@ -172,18 +165,15 @@ def _near_groups(codes: np.ndarray) -> list[list[int]]:
 
 
 def _index(codes: np.ndarray):
-    """A faiss binary index holding `codes`: brute force while that is cheap, an inverted file above."""
+    """An exact faiss binary index holding `codes`.
+
+    Brute force, but in C on both cores: 1.6 s and 21 MiB for 130k hashes (Dacon's size).
+    faiss' inverted file, the sub-quadratic choice, measured worse at that size: 5.6 s,
+    ~800 MiB more, and 92.5% of the planted near copies found (benchmarks/duplicates.py).
+    """
     import faiss  # pylint: disable=g-import-not-at-top
 
-    bits = codes.shape[1] * 8
-    index: Any
-    if _searched_exactly(len(codes)):
-        index = faiss.IndexBinaryFlat(bits)
-    else:
-        lists = int(2 * np.sqrt(len(codes)))  # each query scans nprobe lists of ~sqrt(n)/2 codes: O(n^1.5)
-        index = faiss.IndexBinaryIVF(faiss.IndexBinaryFlat(bits), bits, lists)
-        index.nprobe = _PROBED_LISTS
-        index.train(codes)
+    index = faiss.IndexBinaryFlat(codes.shape[1] * 8)
     index.add(codes)
     return index
 
@@ -191,10 +181,6 @@ def _index(codes: np.ndarray):
 def later_copies(summary: dict[str, Any]) -> set[str]:
     """The filenames of every file but the first of its group: what to leave out to keep one of each."""
     return {f["filename"] for group in summary["groups"] for f in group["files"][1:]}
-
-
-def _searched_exactly(distinct_contents: int) -> bool:
-    return distinct_contents <= EXACT_SEARCH_LIMIT
 
 
 def _crosses_labels(members: list[int], observations: list[Observation]) -> bool:

@@ -135,14 +135,24 @@ def _observations(planted_images: dict) -> list[Observation]:
     return out
 
 
-def test_the_inverted_file_search_finds_the_same_groups(monkeypatch):
+def test_the_index_search_groups_as_a_plain_pairwise_comparison_does():
     images, _ = planted_set(("Cat", "Dog"), 40, 3, seed=9)
     observations = _observations(images)
-    exact = duplicates.Duplicates().summarize(observations)
-    monkeypatch.setattr(duplicates, "EXACT_SEARCH_LIMIT", 10)
-    inverted = duplicates.Duplicates().summarize(observations)
-    assert inverted["method"]["search"] == "inverted file" and exact["method"]["search"] == "exact"
-    assert inverted["groups"] == exact["groups"]
+    hashes = [bytes.fromhex(o.value[1]) for o in observations]
+    digests = [o.value[0] for o in observations]
+    firsts = [i for i, d in enumerate(digests) if digests.index(d) == i]
+    bits = np.unpackbits(np.frombuffer(b"".join(hashes[i] for i in firsts), np.uint8).reshape(len(firsts), -1), axis=1)
+    distances = (bits[:, None, :] != bits[None, :, :]).sum(-1)
+    grouped, expected = set(), []
+    for a in range(len(firsts)):  # the documented rule, spelled out: join the first earlier head within reach
+        if a in grouped:
+            continue
+        members = [b for b in range(a + 1, len(firsts)) if b not in grouped and distances[a, b] <= duplicates.NEAR_DISTANCE]
+        grouped.update([a, *members])
+        if members:
+            expected.append([firsts[a], *(firsts[b] for b in members)])
+    found = [members for kind, members in duplicates.find_groups(digests, hashes) if kind == "near"]
+    assert found == expected and found
 
 
 def test_groups_form_around_their_first_file_and_never_chain():
