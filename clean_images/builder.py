@@ -26,7 +26,7 @@ from etils import epath
 from clean_images import examples, generation, manual_dir, tfrecord
 from clean_images import report as report_lib
 from clean_images.duplicates import Duplicates
-from clean_images.errors import ManualDirError, NothingFoundError
+from clean_images.errors import ManualDirError, NothingFoundError, WeightsError
 from clean_images.hooks import BatchTransform, DatasetPass, ImageTransform, Observation
 from clean_images.plan import DatasetPlan, SplitPlan
 
@@ -91,9 +91,17 @@ class CleanImageBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True)
     def _plan_splits(self, data: epath.Path) -> DatasetPlan:
         """What to do with every file of `data` (a zip or a folder), per split; reads no image."""
 
-    def __init__(self, **kwargs: Any):
+    def __init__(self, *, weights: str | None = None, **kwargs: Any):
+        """`weights`: the model weights file of a features config (other configs ignore it).
+
+        From Python: `tfds.builder("pet_images/sample-efficientnetb0", weights="/path/b0.weights.h5")`;
+        from the CLI: `tfds build "pet_images/sample-efficientnetb0/weights=/path/b0.weights.h5"`.
+        Reading a built dataset never needs it.
+        """
         super().__init__(**kwargs)
+        self.weights = weights
         self._build: _Build | None = None
+        self._batch_transform: BatchTransform | None = None  # the config's, made ready to build
         self.split_timings: dict[str, generation.SplitTiming] = {}  # of the last in-process build
 
     @property
@@ -135,6 +143,31 @@ class CleanImageBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True)
         """Dataset passes look at the stored images: not for configs that store features instead."""
         return () if self.builder_config.batch_transform is not None else self.DATASET_PASSES
 
+    def download_and_prepare(self, *, download_config: tfds.download.DownloadConfig | None = None, **kwargs: Any) -> None:
+        """TFDS's, after a features config has found its weights (before any work) or, when the
+        data is there to be reused, checked that it was built with the weights asked for."""
+        transform = self.builder_config.batch_transform
+        if transform is not None:
+            mode = (download_config or tfds.download.DownloadConfig()).download_mode
+            if self.is_prepared() and not mode.overwrite_dataset:
+                self._check_built_with_asked_weights(transform)
+            else:
+                self._batch_transform = transform.ready(self.weights, f"{self.name}/{self.builder_config.name}")
+        super().download_and_prepare(download_config=download_config, **kwargs)
+
+    def _check_built_with_asked_weights(self, transform: BatchTransform) -> None:
+        """Builder kwargs do not change the data directory: refuse to pass off other weights' features as asked."""
+        if self.weights is None:
+            return  # reading needs no weights
+        built = self.info.metadata.get("batch_transform", {})
+        if not transform.built_with(self.weights, built):
+            raise WeightsError(
+                f"{self.data_path} holds features made with other weights ({built.get('weights')}, SHA-256 "
+                f"{built.get('weights_sha256')}) than {self.weights}. Read it without `weights`, rebuild it with "
+                "download_mode=FORCE_REDOWNLOAD (CLI: --download_mode=force_redownload), or build into "
+                "another data_dir."
+            )
+
     def _download_and_prepare(self, dl_manager, download_config) -> None:  # pytype: disable=signature-mismatch
         self._build = build = _Build(
             given_manual_dir=os.fspath(download_config.manual_dir) if download_config.manual_dir else None,
@@ -157,8 +190,8 @@ class CleanImageBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True)
                 print(line, flush=True)
         if self.builder_config.image_transform is not None:
             self.info.metadata["image_transform"] = self.builder_config.image_transform.metadata()
-        if self.builder_config.batch_transform is not None:
-            self.info.metadata["batch_transform"] = self.builder_config.batch_transform.metadata()
+        if self._batch_transform is not None:
+            self.info.metadata["batch_transform"] = self._batch_transform.metadata()
         self.split_timings = build.timings
         for split, timing in build.timings.items():
             print(timing.describe(split), flush=True)
@@ -178,7 +211,7 @@ class CleanImageBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True)
             build.report[split].record(recorded.path, recorded.outcome, recorded.reason, recorded.detail)
         build.handed_out[split] += len(plan.entries)
         work = examples.Work(self.builder_config.image_transform, self._passes)
-        batch = self.builder_config.batch_transform
+        batch = self._batch_transform
         if build.use_beam:
             build.beam_splits.append(split)
             return _beam().CleanExamples(plan.entries, work, batch, self._records_prefix(split))

@@ -44,6 +44,10 @@ class MismatchError(CleanImagesError, ValueError):
     """Image files and metadata rows disagree; nothing was written."""
 
 
+class WeightsError(CleanImagesError, ValueError):
+    """A features config's model weights are missing, unloadable, or not those the data was built with."""
+
+
 class AccountingError(CleanImagesError, AssertionError):
     """The build report does not add up: a bug, so nothing is published."""
 

@@ -58,8 +58,21 @@ class BatchTransform(abc.ABC):
     def features(self) -> dict[str, tfds.features.FeatureConnector]:
         """The features it adds (they replace `image`, `image/height` and `image/width`)."""
 
+    def ready(self, weights: str | None, dataset: str) -> BatchTransform:
+        """A copy with what it needs found and checked (e.g. a weights file: the builder kwarg
+        `weights`, else its default), before any work; raises `errors.WeightsError` naming the fix."""
+        return self
+
+    def built_with(self, weights: str, metadata: dict[str, Any]) -> bool:
+        """Whether data whose metadata["batch_transform"] is `metadata` was made with `weights`."""
+        return True
+
     def setup(self) -> None:  # noqa: B027  # optional: most transforms need no setup
         """Loads what is costly (model weights); called once per process or Beam worker before use."""
+
+    @abc.abstractmethod
+    def describe(self) -> str:
+        """One sentence for the dataset description: what the examples hold instead of the image."""
 
     @abc.abstractmethod
     def __call__(self, images: Sequence[Image]) -> list[dict[str, Any]]:

@@ -10,10 +10,12 @@ import tensorflow_datasets as tfds
 from etils import epath
 
 from clean_images import CleanImageBuilder, CleanImageConfig, DatasetPlan, errors, manual_dir
+from clean_images.features import EfficientNetB0Features
 from clean_images.resize import ShorterSide
 from landmark_images import dacon
 
 _AT_256 = ShorterSide(256, quality=90)
+_B0 = EfficientNetB0Features()
 
 _MANUAL_STEPS = """\
   1. Log in at https://dacon.io and open the competition "랜드마크 분류 AI 경진대회"
@@ -57,6 +59,14 @@ class Builder(CleanImageBuilder):
         LandmarkConfig(
             name="256px", image_transform=_AT_256,
             description=f"The complete Dacon data (manual download), stored at training size. {_AT_256.describe()}",
+        ),
+        LandmarkConfig(  # features last: they need model weights (the builder kwarg `weights`, or Keras' cache)
+            name="sample-efficientnetb0", sample=True, num_classes=6, batch_transform=_B0,
+            description=f"The shipped mini-archive as CNN features. {_B0.describe()}",
+        ),
+        LandmarkConfig(
+            name="efficientnetb0", batch_transform=_B0,
+            description=f"The complete Dacon data (manual download) as CNN features (~16 GB). {_B0.describe()}",
         ),
     ]
     DEFAULT_BUILDER_CONFIG_NAME = "full"  # tfds.load("NAME") means the real data

@@ -8,6 +8,7 @@ import tensorflow_datasets as tfds
 from etils import epath
 
 from clean_images import CleanImageBuilder, CleanImageConfig, DatasetPlan, Entry, SplitPlan, manual_dir, sources
+from clean_images.features import EfficientNetB0Features
 from clean_images.resize import ShorterSide
 
 _BASE_URL = "https://download.microsoft.com/download/3/E/1/3E1C3F21-ECDB-4869-8368-6DEBA77B919F/"
@@ -17,6 +18,7 @@ DOWNLOAD_URL = _BASE_URL + "kagglecatsanddogs_5340.zip"
 _MEMBER = re.compile(r"^(?:.*/)?PetImages/(cat|dog)/([^/]+)$", re.IGNORECASE)
 
 _AT_256 = ShorterSide(256, quality=90)
+_B0 = EfficientNetB0Features()
 
 _MANUAL_STEPS = f"""\
   1. Download the archive in a browser: {DOWNLOAD_URL}
@@ -37,7 +39,8 @@ class Builder(CleanImageBuilder):
         "with a reason, build report in the metadata.",
     }
     # Samples first: `tfds build pet_images` (every config, in this order, stopping at the first
-    # failure) builds both offline before `full` asks for the archive.
+    # failure) builds both offline before `full` asks for the archive; features last, as they
+    # need model weights (the builder kwarg `weights`, or Keras' cache).
     BUILDER_CONFIGS = [
         CleanImageConfig(
             name="sample",
@@ -55,6 +58,14 @@ class Builder(CleanImageBuilder):
         CleanImageConfig(
             name="256px", image_transform=_AT_256,
             description=f"The complete archive, stored at training size. {_AT_256.describe()}",
+        ),
+        CleanImageConfig(
+            name="sample-efficientnetb0", sample=True, batch_transform=_B0,
+            description=f"The shipped sample as CNN features. {_B0.describe()}",
+        ),
+        CleanImageConfig(
+            name="efficientnetb0", batch_transform=_B0,
+            description=f"The complete archive as CNN features (~3 GB). {_B0.describe()}",
         ),
     ]
     DEFAULT_BUILDER_CONFIG_NAME = "full"  # tfds.load("NAME") means the real data

@@ -33,7 +33,8 @@ def run_ok(args: list[str], timeout: float = 600, **kwargs) -> subprocess.Comple
 
 def stored_examples(builder, split: str = "train") -> dict[str, dict]:
     """filename -> example, with the image as its stored (undecoded) bytes."""
-    dataset = builder.as_dataset(split=split, decoders={"image": tfds.decode.SkipDecoding()})
+    decoders = {"image": tfds.decode.SkipDecoding()} if "image" in builder.info.features else None
+    dataset = builder.as_dataset(split=split, decoders=decoders)
     out = {}
     for example in tfds.as_numpy(dataset):
         name = example["image/filename"].decode()

@@ -45,6 +45,9 @@ class MeanColour(BatchTransform):
         assert 1 <= len(images) <= self.batch_size
         return [{"features": simplejpeg.decode_jpeg(i.jpeg).mean(axis=(0, 1)).astype(np.float32)} for i in images]
 
+    def describe(self) -> str:
+        return "Each image is replaced by its mean colour."
+
     def metadata(self) -> dict[str, Any]:
         return {"what": "mean colour"}
 
