@@ -34,8 +34,10 @@ def _tree_bytes(folder: str) -> int:
     return sum(p.stat().st_size for p in pathlib.Path(folder).rglob("*") if p.is_file())
 
 
-def ours(zip_path: str, data_dir: str, beam_workers: str = "0", config: str = "full", passes: str = "on") -> dict:
-    """Builds pet_images/CONFIG; with `passes` "off", without the dataset passes (the duplicates report)."""
+def ours(zip_path: str, data_dir: str, beam_workers: str = "0", config: str = "full", passes: str = "on",
+         weights: str = "") -> dict:
+    """Builds pet_images/CONFIG; with `passes` "off", without the dataset passes (the duplicates report);
+    `weights`: the weights file of a features config."""
     import tensorflow_datasets as tfds
 
     import pet_images
@@ -50,7 +52,7 @@ def ours(zip_path: str, data_dir: str, beam_workers: str = "0", config: str = "f
         beam_options = PipelineOptions(
             ["--runner=DirectRunner", f"--direct_num_workers={beam_workers}", "--direct_running_mode=multi_processing"]
         )
-    builder = pet_images.Builder(config=config, data_dir=data_dir)
+    builder = pet_images.Builder(config=config, data_dir=data_dir, weights=weights or None)
     builder.download_and_prepare(
         download_config=tfds.download.DownloadConfig(manual_dir=zip_path, beam_options=beam_options)  # the zip itself
     )
@@ -176,6 +178,36 @@ def decode_floor(zip_path: str) -> dict:
 
     decoded = sum(ok for _, ok in ordered_map(decode, refs))
     return {"images": len(refs), "decoded": decoded}
+
+
+def bare_efficientnetb0(weights: str, images: str) -> dict:
+    """The model alone, as the features configs run it (batches of 32, float32), on random
+    images: the rate no features build can beat. Model loading is not timed."""
+    import numpy as np
+    import tensorflow as tf
+
+    from clean_images import features
+
+    model = features._model(weights, "benchmark")  # pylint: disable=protected-access
+    infer = tf.function(lambda batch: model(batch, training=False))
+    batch = tf.constant(np.random.default_rng(0).uniform(0, 255, (32, 224, 224, 3)).astype(np.float32))
+    infer(batch)  # traced and warmed up
+    batches = -(-int(images) // 32)
+    start = time.perf_counter()
+    for _ in range(batches):
+        infer(batch).numpy()
+    return {"images": batches * 32, "pipeline_seconds": time.perf_counter() - start}
+
+
+def read_features(data_dir: str, config: str = "efficientnetb0") -> dict:
+    """An epoch of the features config as a head reads it: tfds.load, batches of 32."""
+    import tensorflow as tf
+    import tensorflow_datasets as tfds
+
+    import pet_images  # noqa: F401  # registers the builder
+
+    return _timed_drain(lambda: tfds.load(f"pet_images/{config}", split="train", data_dir=data_dir,
+                                          as_supervised=True).batch(32).prefetch(tf.data.AUTOTUNE))
 
 
 def _timed_drain(make_dataset) -> dict:

@@ -76,17 +76,25 @@ def _kept_examples(
 def _in_batches(
     transform: BatchTransform, kept: Iterator[tuple[str, dict[str, Any]]]
 ) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Batches of `transform.batch_size`, `transform.concurrent_batches` of them computed at once, in order."""
     transform.setup()
+    batches = _chunked(kept, transform.batch_size)
+    workers = transform.concurrent_batches
+    for batch, computed in ordered_map(functools.partial(_transformed, transform), batches, workers=workers,
+                                       window_per_worker=1, chunk_size=1):
+        yield from zip((key for key, _ in batch), computed)
+
+
+def _chunked(items: Iterator[tuple[str, dict[str, Any]]], size: int) -> Iterator[list[tuple[str, dict[str, Any]]]]:
     batch: list[tuple[str, dict[str, Any]]] = []
-    for item in kept:
+    for item in items:
         batch.append(item)
-        if len(batch) == transform.batch_size:
-            yield from _transformed(transform, batch)
+        if len(batch) == size:
+            yield batch
             batch = []
-    yield from _transformed(transform, batch)
-
-
-def _transformed(transform: BatchTransform, batch: list[tuple[str, dict[str, Any]]]) -> Iterator[tuple[str, dict[str, Any]]]:
     if batch:
-        keys = [key for key, _ in batch]
-        yield from zip(keys, examples_lib.apply_batch(transform, [example for _, example in batch]))
+        yield batch
+
+
+def _transformed(transform: BatchTransform, batch: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    return examples_lib.apply_batch(transform, [example for _, example in batch])

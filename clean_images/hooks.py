@@ -53,6 +53,9 @@ class BatchTransform(abc.ABC):
     """Computes, from batches of kept images, the features that replace `image` in the examples."""
 
     batch_size: ClassVar[int] = 32
+    # Batches computed at once in process (from threads, so `__call__` must be thread-safe):
+    # a TensorFlow model leaves part of the cores idle between its ops, and two streams fill them.
+    concurrent_batches: ClassVar[int] = 1
 
     @abc.abstractmethod
     def features(self) -> dict[str, tfds.features.FeatureConnector]:
