@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import pathlib
+import statistics
 
 from benchmarks import measure
 from benchmarks.build import image_files, replica
@@ -67,7 +68,7 @@ def print_table(images: int, runs: dict[str, list[measure.Run]]) -> None:
     rate = {}
     for name, name_runs in runs.items():
         rates = sorted(_rate(images, run) for run in name_runs)
-        rate[name] = rates[len(rates) // 2]
+        rate[name] = statistics.median(rates)
         note = ""
         if "output_bytes" in name_runs[-1].result:
             note = f"{name_runs[-1].result['output_bytes'] / 2**20:,.0f} MiB on disk"
