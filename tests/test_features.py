@@ -130,11 +130,20 @@ def test_metadata_names_the_weights_and_reading_needs_none(pets, weights):
     assert len(list(reader.as_dataset(split="train"))) == features.info.splits["train"].num_examples
 
 
-def test_other_weights_than_the_built_ones_are_refused(pets, tmp_path):
+def test_other_weights_than_the_built_ones_are_refused(pets, weights, tmp_path):
     _, features = pets
     other = _random_weights(tmp_path / "other.weights.h5", seed=2)
     with pytest.raises(WeightsError, match="other weights"):
         build(pet.Builder, pathlib.Path(features.data_dir_root), config=FEATURES, weights=other)
+    build(pet.Builder, pathlib.Path(features.data_dir_root), config=FEATURES, weights=weights)  # the same: reused
+
+
+@pytest.mark.parametrize("builder_cls", [pet.Builder, landmark.Builder])
+def test_features_configs_come_last(builder_cls):
+    """`tfds build NAME` builds every config in order and stops at the first failure: the
+    configs that need weights must not stop the image configs from building."""
+    needs_weights = [config.batch_transform is not None for config in builder_cls.BUILDER_CONFIGS]
+    assert needs_weights == sorted(needs_weights) and sum(needs_weights) == 2
 
 
 def test_missing_default_weights_stop_before_any_work(tmp_path, monkeypatch):

@@ -95,6 +95,7 @@ def test_tfds_build_without_a_config_builds_both_samples_before_asking_for_the_a
     for config in ("sample", "sample-256px"):
         assert (env_data / "pet_images" / config / "1.0.0" / "dataset_info.json").exists(), config
     assert not (env_data / "pet_images" / "256px").exists()
+    assert not (env_data / "pet_images" / "sample-efficientnetb0").exists()  # features come last
     run_ok([TFDS, "build", "pet_images", "--config", "sample-256px", "--data_dir", str(env_data)], cwd=root)
 
 
