@@ -153,7 +153,21 @@ class CleanImageBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True)
                 self._check_built_with_asked_weights(transform)
             else:
                 self._batch_transform = transform.ready(self.weights, f"{self.name}/{self.builder_config.name}")
-        super().download_and_prepare(download_config=download_config, **kwargs)
+        try:
+            super().download_and_prepare(download_config=download_config, **kwargs)
+        except BaseException:
+            self._remove_empty_version_folders()
+            raise
+
+    def _remove_empty_version_folders(self) -> None:
+        """A failed build leaves TFDS's empty `<name>/<config>/` folder behind, which later reads warn
+        about ("no dataset_info.json"): nothing was built, so nothing should be there."""
+        for folder in (epath.Path(self.data_path), epath.Path(self.data_path).parent):
+            try:
+                if folder.exists() and not any(folder.iterdir()):
+                    folder.rmdir()
+            except OSError:  # a remote file system, or another build just started there: leave it
+                return
 
     def _check_built_with_asked_weights(self, transform: BatchTransform) -> None:
         """Builder kwargs do not change the data directory: refuse to pass off other weights' features as asked."""

@@ -22,15 +22,17 @@ from clean_images.report import SplitReport
 class SplitTiming:
     """How long one split's in-process generation took: read, validate, serialize (not the shard writing)."""
 
-    image_files: int
+    image_files: int  # read and validated
     seconds: float
     peak_rss_mib: float  # of the whole process so far (splits are built one after the other); 0: unknown
+    unread: int = 0  # image files the plan skipped unread (unsafe paths, links, twins): in the report's count
 
     def describe(self, split: str) -> str:
         rate = self.image_files / self.seconds if self.seconds else 0.0
         memory = f"; peak RSS so far {self.peak_rss_mib:,.0f} MiB" if self.peak_rss_mib else ""
-        return (f"{split}: {self.image_files:,} image files read, validated and serialized in {self.seconds:.1f} s "
-                f"({rate:,.0f}/s){memory}")
+        unread = f" ({self.unread:,} more skipped unread)" if self.unread else ""
+        return (f"{split}: {self.image_files:,} image files read, validated and serialized{unread} in "
+                f"{self.seconds:.1f} s ({rate:,.0f}/s){memory}")
 
 
 def peak_rss_mib() -> float:
@@ -59,7 +61,8 @@ def generate(
         yield from _in_batches(batch_transform, kept)
     else:
         yield from kept
-    timings[split] = SplitTiming(report.sanitized, time.perf_counter() - started, peak_rss_mib())
+    seconds = time.perf_counter() - started
+    timings[split] = SplitTiming(report.sanitized, seconds, peak_rss_mib(), report.image_files - report.sanitized)
 
 
 def _kept_examples(

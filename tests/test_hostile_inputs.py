@@ -60,6 +60,9 @@ def test_symlinks_in_an_extracted_folder_are_not_followed(tmp_path, photo):
     assert set(stored_examples(builder)) == {"PetImages/Cat/1.jpg"}
     report = builder.info.metadata[report_lib.METADATA_KEY]["train"]
     assert [f["reason"] for f in report["files"]] == ["symbolic link: not followed"]
+    assert report["image_files"] == 2  # the link is an image file of the report; the timing line says it was not read
+    assert "train: 1 image files read, validated and serialized (1 more skipped unread) in" in builder.split_timings[
+        "train"].describe("train")
 
 
 _UNCOMPRESSED, _COMPRESSED = 24, 20  # size fields of a central directory entry

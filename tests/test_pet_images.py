@@ -106,6 +106,7 @@ def _assert_nothing_written(data_dir):
     paths = list(data_dir.rglob("*")) if data_dir.exists() else []
     leftovers = [p for p in paths if ".config" not in p.parts and (p.is_file() or "1.0.0" in p.name)]
     assert not leftovers, leftovers
+    assert not (data_dir / "pet_images" / "full").exists(), "an empty config folder makes later reads warn"
 
 
 def test_missing_manual_dir_is_an_error(tmp_path):
