@@ -17,7 +17,19 @@ class NothingFoundError(ManualDirError):
     def __init__(self, where: str, found: list[str]):
         self.where = where
         self.found = found
-        super().__init__(f"{where} holds none of the expected data. Found: {listing(found)}.")
+        super().__init__(f"{where} holds none of the expected data. Found: {listing(found)}.{_other_archives(found)}")
+
+
+_OTHER_ARCHIVES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".7z", ".rar", ".gz")
+
+
+def _other_archives(found: list[str]) -> str:
+    """Archives that are not zips are found but never opened: say so, and what to do instead."""
+    others = [name for name in found if name.lower().endswith(_OTHER_ARCHIVES)]
+    if not others:
+        return ""
+    return (f" Only zip archives are read: {listing(others)} must be extracted into manual_dir first "
+            "(e.g. `tar -xf NAME -C MANUAL_DIR`), or give the original zip.")
 
 
 class ArchiveChecksumError(CleanImagesError, ValueError):

@@ -130,6 +130,19 @@ def test_wrong_manual_dir_lists_what_it_found(tmp_path):
     _assert_nothing_written(tmp_path / "data")
 
 
+def test_a_tar_in_manual_dir_is_explained(tmp_path):
+    """A tar of the photos is found but never opened: the error says to extract it."""
+    import tarfile
+
+    manual = tmp_path / "manual"
+    (manual / "PetImages" / "Cat").mkdir(parents=True)
+    (manual / "PetImages" / "Cat" / "1.txt").write_text("not an image")
+    with tarfile.open(manual / "pets.tar", "w") as tar:
+        tar.add(manual / "PetImages", arcname="PetImages")
+    with pytest.raises(errors.ManualDirError, match=r"(?s)Only zip archives are read: pets.tar must be extracted"):
+        build(pet.Builder, tmp_path / "data", manual_dir=manual)
+
+
 def test_registered_size_with_wrong_checksum_is_refused(tmp_path):
     """A file of the official 5340 size (sparse, so free) whose bytes are not the official ones."""
     manual = tmp_path / "manual"
