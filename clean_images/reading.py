@@ -72,6 +72,7 @@ def random_resized_crop(example: dict, image_size: int, seed: int | None = None,
     """Train mode: a random crop (8-100 % of the area, aspect 3/4-4/3), decoding only that crop
     (`decode_and_crop_jpeg`), a random left-right flip, then a resize to image_size x image_size."""
     shape = tf.stack([example["image/height"], example["image/width"], 3])
+    seed = None if seed is None else seed + 1  # TF's random ops take op seed 0 for "unseeded" (refused under op determinism)
     begin, size, _ = tf.image.sample_distorted_bounding_box(
         tf.cast(shape, tf.int32), bounding_boxes=tf.constant([[[0.0, 0.0, 1.0, 1.0]]]), seed=seed,
         min_object_covered=0.1, aspect_ratio_range=(3 / 4, 4 / 3), area_range=(0.08, 1.0), max_attempts=10,

@@ -2,13 +2,16 @@
 
 It lives in `info.metadata["build_report"]` (TFDS writes it to `metadata.json` beside
 `dataset_info.json`), so it is readable with `tfds.load(..., with_info=True)` and
-`tfds.builder_from_directory` long after the build.
+`tfds.builder_from_directory` long after the build, and printed by
+`python -m clean_images.report NAME_OR_DIR [--outcome OUTCOME]` (`clean_images.report_cli`).
 """
 
 from __future__ import annotations
 
 import collections
 import dataclasses
+import re
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,7 +21,13 @@ from clean_images.sanitize import REPAIRED, SKIPPED, STORED
 IGNORED = "ignored"  # a file that is not an image of the dataset (Thumbs.db, a PDF)
 MISSING = "missing"  # a metadata row (e.g. a train.csv id) with no image file
 OUTCOMES = (STORED, REPAIRED, SKIPPED)
+LISTED = (REPAIRED, SKIPPED, IGNORED, MISSING)  # the outcomes whose files the report lists (stored ones are only counted)
 METADATA_KEY = "build_report"
+
+# `python -m clean_images.report` imports the package first, whose builder imports this module, so
+# runpy warns that the module it is about to run as __main__ is already imported. Expected here
+# (the __main__ copy only hands over to `clean_images.report_cli`): silence that one message only.
+warnings.filterwarnings("ignore", message=r"'clean_images\.report' found in sys\.modules", category=RuntimeWarning)
 
 
 @dataclasses.dataclass
@@ -101,3 +110,27 @@ def check_accounting(report: BuildReport, handed_out: Mapping[str, int], written
                 f"to sanitation, {split_report.sanitized} verdicts, {kept} kept, {written.get(split, 0)} "
                 "examples written. Nothing was published; please report this bug."
             )
+
+
+def files_with_outcome(report: Mapping[str, Any], outcome: str) -> list[tuple[str, dict[str, str]]]:
+    """(split, file) for every file the stored report lists with `outcome`, all of them (the table
+    shows the first few). Stored files are counted, not listed: read them from the examples."""
+    if outcome not in LISTED:
+        raise ValueError(f"The build report lists the files of outcomes {', '.join(LISTED)}, not {outcome!r}.")
+    return [(split, f) for split, r in report.items() for f in r["files"] if f["outcome"] == outcome]
+
+
+def format_rows(rows: list[tuple[str, dict[str, str]]]) -> str:
+    """One line per file, tab-separated (split, path, reason, detail): readable, and `cut -f2` gives the paths."""
+    return "\n".join("\t".join(_one_line(v) for v in (split, f["path"], f["reason"], f["detail"])) for split, f in rows)
+
+
+def _one_line(text: str) -> str:
+    """Tabs, newlines and other control characters escaped (a file name may hold any), so one file stays one line."""
+    return re.sub(r"[\x00-\x1f\x7f]", lambda m: m[0].encode("unicode_escape").decode("ascii"), text)
+
+
+if __name__ == "__main__":  # python -m clean_images.report
+    from clean_images import report_cli  # pylint: disable=g-import-not-at-top
+
+    raise SystemExit(report_cli.main())

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import pathlib
+import subprocess
+import sys
+
 import pytest
+import tensorflow_datasets as tfds
 
 from clean_images import errors
 from clean_images import report as report_lib
+from clean_images.duplicates import Duplicates
+from landmark_images import landmark_images_dataset_builder as landmark
+from pet_images import pet_images_dataset_builder as pet
+from tests.helpers import build, run_ok, stored_examples
 
 
 def _report() -> report_lib.BuildReport:
@@ -47,3 +56,97 @@ def test_accounting_passes_when_the_three_counts_agree():
 def test_accounting_fails_loudly_when_any_count_disagrees(handed_out, written):
     with pytest.raises(errors.AccountingError, match="does not add up.*Nothing was published"):
         report_lib.check_accounting(_report(), handed_out, written)
+
+
+def test_files_with_outcome_lists_every_file_of_that_outcome_with_its_split():
+    stored = _report().to_json()
+    assert [(split, f["path"]) for split, f in report_lib.files_with_outcome(stored, "skipped")] == [("train", "b.jpg")]
+    assert [f["reason"] for _, f in report_lib.files_with_outcome(stored, "ignored")] == ["not an image file name (.db)"]
+    with pytest.raises(ValueError, match="lists the files of outcomes repaired, skipped, ignored, missing, not 'stored'"):
+        report_lib.files_with_outcome(stored, "stored")
+
+
+def test_rows_are_one_line_per_file_even_when_a_name_holds_tabs_or_newlines():
+    odd = {"path": "a\tb\nc\x1b.jpg", "outcome": "skipped", "reason": "empty file", "detail": ""}
+    assert report_lib.format_rows([("train", odd)]) == "train\ta\\tb\\nc\\x1b.jpg\tempty file\t"
+
+
+# The command, run as users run it, on the samples built into tmp_path.
+
+REPORT = [sys.executable, "-m", "clean_images.report"]
+DATASETS = {"pet_images": pet.Builder, "landmark_images": landmark.Builder}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> dict[str, tfds.core.DatasetBuilder]:
+    """Both samples, built into one data_dir: dataset name -> builder."""
+    data_dir = tmp_path_factory.mktemp("data")
+    return {name: build(cls, data_dir, config="sample") for name, cls in DATASETS.items()}
+
+
+def _command_args(builder: tfds.core.DatasetBuilder, form: str) -> list[str]:
+    """The dataset as the command takes it: `name/config --data_dir DIR`, or its version directory."""
+    if form == "name":
+        return [f"{builder.name}/sample", "--data_dir", str(builder.data_dir_root)]
+    return [str(builder.data_dir)]
+
+
+def _rows(stdout: str) -> list[tuple[str, str, str]]:
+    """(split, path, reason) of each tab-separated line the command printed."""
+    return [tuple(line.split("\t")[:3]) for line in stdout.splitlines()]  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("form", ["name", "directory"])
+@pytest.mark.parametrize("dataset", sorted(DATASETS))
+def test_command_prints_the_stored_table_and_the_duplicates_line(built, dataset, form):
+    builder = built[dataset]
+    repository = pathlib.Path(__file__).parent.parent  # where pet_images/sample is also a folder: the name must win
+    result = run_ok([*REPORT, *_command_args(builder, form)], cwd=repository)
+    assert report_lib.format_table(builder.info.metadata["build_report"]) in result.stdout
+    assert Duplicates().summary_line(builder.info.metadata["duplicates"]) in result.stdout
+    assert result.stderr == ""  # no runpy warning about clean_images.report being imported twice
+
+
+@pytest.mark.parametrize("form", ["name", "directory"])
+@pytest.mark.parametrize("dataset", sorted(DATASETS))
+def test_outcome_skipped_lists_exactly_the_skipped_files_of_the_stored_report(built, dataset, form):
+    report = built[dataset].info.metadata["build_report"]
+    result = run_ok([*REPORT, *_command_args(built[dataset], form), "--outcome", "skipped"])
+    expected = [(split, f["path"], f["reason"]) for split, r in report.items() for f in r["files"] if f["outcome"] == "skipped"]
+    assert _rows(result.stdout) == expected
+    assert len(expected) == sum(r["skipped"] for r in report.values()) > 0  # the counts agree: none left out
+
+
+@pytest.mark.slow  # the command imports TensorFlow to read the examples of a TFRecord build
+def test_outcome_stored_lists_the_examples_whose_bytes_are_their_own(built):
+    stored = stored_examples(built["pet_images"])
+    result = run_ok([*REPORT, *_command_args(built["pet_images"], "name"), "--outcome", "stored"])
+    expected = sorted(name for name, example in stored.items() if example["image/repair"] == b"")
+    assert _rows(result.stdout) == [("train", name, "") for name in expected]
+    assert len(expected) == built["pet_images"].info.metadata["build_report"]["train"]["stored"]
+
+
+def test_outcome_stored_reads_an_array_record_build_without_tensorflow(tmp_path):
+    builder = build(pet.Builder, tmp_path, config="sample", file_format="array_record")
+    source = builder.as_data_source(split="train", decoders={"image": tfds.decode.SkipDecoding()})
+    expected = sorted(e["image/filename"].decode() for e in source if e["image/repair"] == b"")
+    result = run_ok([*REPORT, str(builder.data_dir), "--outcome", "stored"])
+    assert _rows(result.stdout) == [("train", name, "") for name in expected]
+    assert len(expected) == builder.info.metadata["build_report"]["train"]["stored"]
+
+
+@pytest.mark.parametrize("form", ["name", "directory"])
+def test_a_dataset_not_built_is_a_clear_error_with_the_build_command(tmp_path, form):
+    args = ["pet_images/sample", "--data_dir", str(tmp_path)] if form == "name" else [str(tmp_path / "pet_images/sample/1.0.0")]
+    result = subprocess.run([*REPORT, *args], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1 and result.stdout == ""
+    assert f"no dataset_info.json in {tmp_path / 'pet_images/sample/1.0.0'}" in result.stderr
+    assert f"tfds build pet_images --config sample --imports pet_images --data_dir {tmp_path}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unknown_dataset_is_a_clear_error_naming_the_known_ones():
+    result = subprocess.run([*REPORT, "no_such_dataset/sample"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1
+    assert "Unknown dataset 'no_such_dataset': no Python package 'no_such_dataset' to import" in result.stderr
+    assert "Known here: pet_images, landmark_images" in result.stderr and "Traceback" not in result.stderr
