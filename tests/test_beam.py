@@ -84,6 +84,9 @@ def test_tfds_cli_with_the_documented_beam_options_matches_the_local_build(name,
     result = run_ok([TFDS, "build", name, "--config", "sample", "--data_dir", str(tmp_path / "cli"),
                      f"--beam_pipeline_options={options}"], cwd=pathlib.Path(__file__).resolve().parent.parent)
     assert "Build report" in result.stdout and "prism" not in (result.stdout + result.stderr).lower()
+    beam_info = [line for line in result.stdout.splitlines() if line.startswith("INFO[") and "apache_beam" in line
+                 or "native_type_compatibility" in line or "worker_handlers" in line]
+    assert not beam_info, beam_info[:5]  # Beam's INFO logs of a local run: ~70 lines before they were quieted
 
     local = build(pet.Builder if name == "pet_images" else landmark.Builder, tmp_path / "local", config="sample")
     on_beam = tfds.builder_from_directory(str(tmp_path / "cli" / name / "sample" / "1.0.0"))
