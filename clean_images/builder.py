@@ -178,8 +178,8 @@ class CleanImageBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True)
             raise WeightsError(
                 f"{self.data_path} holds features made with other weights ({built.get('weights')}, SHA-256 "
                 f"{built.get('weights_sha256')}) than {self.weights}. Read it without `weights`, rebuild it with "
-                "download_mode=FORCE_REDOWNLOAD (CLI: --download_mode=force_redownload), or build into "
-                "another data_dir."
+                "`tfds build ... --overwrite` (Python: download_mode=tfds.download.GenerateMode.FORCE_REDOWNLOAD "
+                "in the DownloadConfig), or build into another data_dir."
             )
 
     def _download_and_prepare(self, dl_manager, download_config) -> None:  # pytype: disable=signature-mismatch

@@ -171,6 +171,13 @@ def _index(codes: np.ndarray):
     faiss' inverted file, the sub-quadratic choice, measured worse at that size: 5.6 s,
     ~800 MiB more, and 92.5% of the planted near copies found (benchmarks/duplicates.py).
     """
+    import logging  # pylint: disable=g-import-not-at-top
+
+    # faiss' loader logs at INFO which CPU build it loads, and a ModuleNotFoundError for the
+    # one it tried first: noise in every build's output (tfds' CLI shows INFO).
+    loader = logging.getLogger("faiss.loader")
+    if loader.level == logging.NOTSET:
+        loader.setLevel(logging.WARNING)
     import faiss  # pylint: disable=g-import-not-at-top
 
     index = faiss.IndexBinaryFlat(codes.shape[1] * 8)

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import tensorflow_datasets as tfds
+from absl import logging
 
 from clean_images.errors import WeightsError
 from clean_images.hooks import BatchTransform, Image
@@ -29,6 +30,7 @@ KERAS_WEIGHTS = "efficientnetb0_notop.h5"  # Keras' own ImageNet weights for inc
 KERAS_WEIGHTS_URL = "https://storage.googleapis.com/keras-applications/" + KERAS_WEIGHTS
 KERAS_WEIGHTS_MD5 = "50bc09e76180e00e4465e1a485ddc09d"  # as keras.applications.efficientnet checks it
 INPUT_SIZE = 224
+SUBNORMAL_PEAK = 2.0**-12  # a batch whose features all lie below this loses precision as float16
 SHAPE = (7, 7, 1280)
 PREPROCESSING = (
     "tf.io.decode_jpeg(channels=3) of the stored full-resolution JPEG, tf.image.resize to 224x224 "
@@ -72,6 +74,7 @@ class EfficientNetB0Features(BatchTransform):
     def __init__(self, weights: Weights | None = None):
         self.weights = weights
         self._infer: Any = None  # the tf.function over a batch of JPEG strings, once set up
+        self._checked_range = False
 
     def features(self) -> dict[str, tfds.features.FeatureConnector]:
         return {
@@ -111,6 +114,9 @@ class EfficientNetB0Features(BatchTransform):
         jpegs = [image.jpeg for image in images]
         padded = jpegs + [jpegs[-1]] * (self.batch_size - len(jpegs)) if jpegs else []
         computed = self._infer(np.array(padded, dtype=object)).numpy()
+        if not self._checked_range:
+            self._checked_range = True
+            _warn_if_subnormal(computed, self.weights)
         return [{"features": computed[i]} for i in range(len(jpegs))]
 
     def metadata(self) -> dict[str, Any]:
@@ -126,6 +132,18 @@ class EfficientNetB0Features(BatchTransform):
     def __getstate__(self) -> dict[str, Any]:
         """Pickled for Beam without the model: each worker loads it in `setup`."""
         return {**self.__dict__, "_infer": None}
+
+
+def _warn_if_subnormal(computed: np.ndarray, weights: Weights | None) -> None:
+    """float16 keeps 11 significant bits only from 6.1e-5 (2^-14) up: features that peak below
+    ~2.4e-4 (e.g. an untrained network's) are stored with errors above 1/2000 of their peak."""
+    peak = float(np.abs(computed.astype(np.float32)).max())
+    if peak < SUBNORMAL_PEAK:
+        logging.warning(
+            "EfficientNetB0 features from %s peak at %.1e, in float16's reduced-precision range (below "
+            "6.1e-5 it keeps fewer significant bits): stored values lose precision. Trained weights "
+            "(e.g. Keras' ImageNet ones) give features far above it; are these weights trained?",
+            weights.path if weights else "these weights", peak)
 
 
 def _given(weights: str, dataset: str) -> str:
@@ -155,7 +173,7 @@ def _keras_imagenet(dataset: str) -> str:
             f"{os.path.join(cache, 'models', KERAS_WEIGHTS)} (Keras' cache: $KERAS_HOME/models or ~/.keras/models),\n"
             "  or give any Keras weights file of EfficientNetB0(include_top=False) with the builder kwarg "
             f"`weights`: tfds.builder('{dataset}', weights='/path/to/weights.h5'), or "
-            f"tfds build '{dataset}/weights=/path/to/weights.h5'.\nNothing was built."
+            f"tfds build '{dataset}/weights=/path/to/weights.h5' --imports {dataset.split('/')[0]}.\nNothing was built."
         ) from None
 
 

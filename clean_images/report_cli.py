@@ -168,7 +168,7 @@ def _stored_report(builder: tfds.core.DatasetBuilder) -> dict[str, Any]:
     if report_lib.METADATA_KEY not in metadata:
         raise ReportCommandError(
             f"{builder.data_dir} has no build report in its metadata.json: it was not built by these builders "
-            "(pet_images, landmark_images). Rebuild it with `tfds build ... --download_mode=force_redownload`."
+            "(pet_images, landmark_images). Rebuild it with `tfds build ... --overwrite`."
         )
     return metadata[report_lib.METADATA_KEY]
 

@@ -1,6 +1,6 @@
 """Korean-capable plots for `tfds.show_examples` and `tfds.as_dataframe` (the `viz` extra).
 
-    pip install 'clean-image-datasets[viz]'
+    pip install -e '.[viz]'   (from the repository)
 
     from clean_images import viz  # noqa: F401  (registers a Hangul font with matplotlib)
     ds, info = tfds.load("landmark_images/sample", split="train", with_info=True)
@@ -17,7 +17,7 @@ import functools
 import importlib.util
 import pathlib
 
-_INSTALL_HINT = "pip install 'clean-image-datasets[viz]'"
+_INSTALL_HINT = "pip install -e '.[viz]' (from the repository: the package is not on PyPI)"
 
 
 def _require(module: str) -> None:

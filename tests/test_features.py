@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 import pathlib
 
 import keras
@@ -16,6 +17,7 @@ from keras.applications import efficientnet
 from clean_images import features as features_lib
 from clean_images import report as report_lib
 from clean_images.errors import WeightsError
+from clean_images.hooks import Image
 from clean_images.testing.replica import photos
 from landmark_images import landmark_images_dataset_builder as landmark
 from pet_images import pet_images_dataset_builder as pet
@@ -199,3 +201,17 @@ def test_beam_gives_the_same_features(pets, weights, tmp_path):
         # TensorFlow's thread count changes the float32 rounding, which the network amplifies
         assert relative_difference(beam[name]["features"], example["features"]) < TOLERANCE, name
     assert on_beam.info.metadata[report_lib.METADATA_KEY] == features.info.metadata[report_lib.METADATA_KEY]
+
+
+def test_features_too_small_for_float16_are_warned_about(weights, tmp_path, caplog):
+    """An untrained network's features peak near 1e-5, where float16 keeps few significant bits."""
+    untrained = tmp_path / "untrained.weights.h5"
+    keras.utils.set_random_seed(3)
+    efficientnet.EfficientNetB0(include_top=False, weights=None, input_shape=(224, 224, 3)).save_weights(untrained)
+    jpegs = [np.asarray(p.convert("RGB").resize((160, 120))) for p in itertools.islice(photos("cat", seed=4), 2)]
+    images = [Image(tf.io.encode_jpeg(j).numpy(), 120, 160) for j in jpegs]
+    for path, warned in ((str(untrained), True), (weights, False)):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            features_lib.EfficientNetB0Features().ready(path, "test")(images)
+        assert ("reduced-precision range" in caplog.text) == warned, path

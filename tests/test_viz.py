@@ -109,7 +109,7 @@ def test_importing_viz_keeps_fallbacks_and_is_idempotent():
 def test_viz_without_the_extra_says_what_to_install(absent, monkeypatch):
     monkeypatch.setitem(sys.modules, absent, None)  # what `import absent` sees when it is not installed
     monkeypatch.delitem(sys.modules, "clean_images.viz")
-    with pytest.raises(ImportError, match=r"pip install 'clean-image-datasets\[viz\]'"):
+    with pytest.raises(ImportError, match=r"pip install -e '\.\[viz\]'"):
         importlib.import_module("clean_images.viz")
 
 
