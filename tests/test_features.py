@@ -28,7 +28,7 @@ pytestmark = pytest.mark.slow  # a CNN over every sample image
 
 FEATURES = "sample-efficientnetb0"
 # Features computed in other batch sizes or thread counts differ by float rounding (then float16's):
-# measured up to 4.7e-4 of a map's largest value on the sample; the README states this bound.
+# measured up to 4.7e-4 of a map's largest value on the sample (trained-like weights); the README states this bound.
 TOLERANCE = 1e-3
 
 
