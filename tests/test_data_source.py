@@ -114,26 +114,34 @@ def test_reading_through_grain_needs_no_tensorflow(data_dirs, expected):
     assert result.stdout.split() == [str(len(expected))]
 
 
+class TorchPets:
+    """The README's PyTorch Dataset over the data source (module level: spawned workers unpickle it)."""
+
+    def __init__(self, data_source):
+        self.source = data_source
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def __getitem__(self, index: int):
+        import torch  # pylint: disable=g-import-not-at-top
+
+        element = DecodeJpeg().map(self.source[index])
+        return torch.from_numpy(element["image"]).permute(2, 0, 1), int(element["label"]), element["filename"]
+
+
 @pytest.mark.torch
 @pytest.mark.slow
-def test_pytorch_data_loader_batches_every_example_once(source, expected):
+@pytest.mark.parametrize("workers", [0, 2])
+def test_pytorch_data_loader_batches_every_example_once(source, expected, workers):
     """The README's PyTorch snippet (deselected by default: installing PyTorch costs minutes;
-    `pip install torch && python -m pytest -m torch tests/test_data_source.py`)."""
-    import torch  # pylint: disable=g-import-not-at-top
-    from torch.utils.data import DataLoader, Dataset  # pylint: disable=g-import-not-at-top
+    `pip install torch && python -m pytest -m torch tests/test_data_source.py`). Worker processes
+    are spawned: forked from a process running TensorFlow or ArrayRecord's threads, they crashed."""
+    from torch.utils.data import DataLoader  # pylint: disable=g-import-not-at-top
 
-    class Pets(Dataset):
-        def __init__(self, data_source):
-            self.source = data_source
-
-        def __len__(self) -> int:
-            return len(self.source)
-
-        def __getitem__(self, index: int):
-            element = DecodeJpeg().map(self.source[index])
-            return torch.from_numpy(element["image"]).permute(2, 0, 1), int(element["label"]), element["filename"]
-
-    loader = DataLoader(Pets(source), batch_size=BATCH, shuffle=True, num_workers=2)
+    context = "spawn" if workers else None
+    loader = DataLoader(TorchPets(source), batch_size=BATCH, shuffle=True, num_workers=workers,
+                        multiprocessing_context=context)
     batches = ({"image": images.permute(0, 2, 3, 1).numpy(), "label": labels.numpy(), "filename": names}
                for images, labels, names in loader)
     assert_every_example_once_with_its_label(batches, expected)
