@@ -22,7 +22,8 @@ from typing import Optional
 
 import numpy as np
 import simplejpeg
-from PIL import Image
+from absl import logging
+from PIL import Image, ImageFile
 
 STORED = "stored"
 REPAIRED = "repaired"
@@ -283,8 +284,19 @@ def _scans_complete(data: bytes) -> bool:
     return bool(components) and all(exact.get(c, set()) >= set(range(64)) for c in components)
 
 
+def _refuse_truncated_images() -> None:
+    """Pillow pads a truncated image with grey when `ImageFile.LOAD_TRUNCATED_IMAGES` is True, a
+    process-wide flag other code sets (TFDS's own `tfds.as_dataframe` does, for its thumbnails):
+    a truncated file must be skipped, so the flag goes back to Pillow's default, and says so."""
+    if ImageFile.LOAD_TRUNCATED_IMAGES:
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+        logging.warning("PIL.ImageFile.LOAD_TRUNCATED_IMAGES was True (TFDS's visualization sets it): set back to "
+                        "False, so that truncated images are skipped, not padded with grey.")
+
+
 def _convert(data: bytes, reason: str, detail: str = "") -> Verdict:
     """Decodes any Pillow-readable image fully and re-encodes it as an RGB JPEG."""
+    _refuse_truncated_images()
     try:
         with Image.open(io.BytesIO(data)) as image:  # lazy: only the header is read here
             if image.width * image.height > (Image.MAX_IMAGE_PIXELS or float("inf")):

@@ -32,6 +32,17 @@ def test_every_fault_kind_gets_its_outcome(fault, photo, decode_silently):
         assert verdict.reason and verdict.jpeg != data
 
 
+def test_truncated_images_stay_skipped_when_other_code_told_pillow_to_load_them(photo, monkeypatch):
+    """tfds.as_dataframe sets PIL.ImageFile.LOAD_TRUNCATED_IMAGES for the whole process: a build after it
+    kept truncated PNGs padded with grey, until the sanitizer set the flag back."""
+    from PIL import ImageFile  # pylint: disable=g-import-not-at-top
+
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+    verdict = sanitize.sanitize(faults.truncated_png(photo))
+    assert (verdict.outcome, verdict.reason) == (SKIPPED, "truncated PNG")
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False
+
+
 def test_the_raw_faults_really_are_faults(photo, capfd):
     """Guards the fixtures: without sanitation TF warns, misdecodes or fails on them."""
     import tensorflow as tf
