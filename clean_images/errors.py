@@ -60,6 +60,10 @@ class WeightsError(CleanImagesError, ValueError):
     """A features config's model weights are missing, unloadable, or not those the data was built with."""
 
 
+class ReportCommandError(CleanImagesError):
+    """`python -m clean_images.report` cannot print a report (not built, unknown name): says how to fix it."""
+
+
 class AccountingError(CleanImagesError, AssertionError):
     """The build report does not add up: a bug, so nothing is published."""
 

@@ -100,7 +100,7 @@ class EfficientNetB0Features(BatchTransform):
         return ready
 
     def built_with(self, weights: str, metadata: dict[str, Any]) -> bool:
-        path = os.path.expanduser(os.fspath(weights))
+        path = _expanded(weights)
         return os.path.isfile(path) and sha256_of(path) == metadata.get("weights_sha256")
 
     def setup(self) -> None:
@@ -146,8 +146,13 @@ def _warn_if_subnormal(computed: np.ndarray, weights: Weights | None) -> None:
             weights.path if weights else "these weights", peak)
 
 
+def _expanded(weights: str) -> str:
+    """The `weights` kwarg as a path: `~` expanded (the CLI passes it unexpanded inside quotes)."""
+    return os.path.expanduser(os.fspath(weights))
+
+
 def _given(weights: str, dataset: str) -> str:
-    path = os.path.expanduser(os.fspath(weights))
+    path = _expanded(weights)
     if not os.path.isfile(path):
         raise WeightsError(
             f"The weights file {path} given to {dataset} (weights=...) does not exist. Give the path of a "

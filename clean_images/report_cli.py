@@ -27,6 +27,7 @@ from etils import epath
 
 from clean_images import report as report_lib
 from clean_images.duplicates import Duplicates
+from clean_images.errors import ReportCommandError
 from clean_images.sanitize import STORED
 
 KNOWN_DATASETS = ("pet_images", "landmark_images")
@@ -36,10 +37,6 @@ _KNOWN = (
     "(absolute, or starting with ./ or ~), e.g. ~/tensorflow_datasets/pet_images/sample/1.0.0."
 )
 TABLE_FILES = 10  # files the table shows (as at the end of a build); --outcome lists them all
-
-
-class ReportCommandError(Exception):
-    """What the command could not do, and how to fix it; printed without a traceback."""
 
 
 def main(argv: list[str] | None = None) -> int:

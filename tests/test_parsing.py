@@ -175,3 +175,13 @@ def test_features_shards_hold_the_documented_keys_and_parse_as_tfds_reads_them(f
         record = next(tf.data.TFRecordDataset(shards_by_split(builder)["train"]).as_numpy_iterator())
         raw = tf.train.Example.FromString(record).features.feature["features"].bytes_list.value[0]
         assert len(raw) == 7 * 7 * 1280 * 2  # float16, not TFDS's usual float32
+
+
+def test_the_parser_knows_every_config_of_both_builders():
+    """parsing.py may not import the builders (TensorFlow only): its config lists must follow theirs."""
+    from landmark_images import landmark_images_dataset_builder as landmark  # pylint: disable=g-import-not-at-top
+    from pet_images import pet_images_dataset_builder as pet  # pylint: disable=g-import-not-at-top
+
+    for builder_cls in (pet.Builder, landmark.Builder):
+        for config in builder_cls.BUILDER_CONFIGS:
+            assert parsing.is_features_config(config.name) == (config.batch_transform is not None), config.name
