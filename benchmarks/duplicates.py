@@ -57,7 +57,7 @@ def planted_pairs(planted: list[Planted]) -> dict[frozenset[str], str]:
 
 def precision_recall(observations: list[Observation], planted: list[Planted]) -> None:
     names = [o.filename for o in observations]
-    codes = np.array([np.frombuffer(bytes.fromhex(o.value[1]), np.uint8) for o in observations])
+    codes = duplicates.digests_and_hashes([o.value for o in observations])[1]
     d = distances(codes)
     position = {n: i for i, n in enumerate(names)}
     truth = planted_pairs(planted)
@@ -96,11 +96,11 @@ def end_to_end(observations: list[Observation], planted: list[Planted]) -> None:
 def scale(n: int, observations: list[Observation], planted: list[Planted]) -> None:
     """`n` thumbnails' observations plus the planted set's, summarized: time, RSS added, planted recall."""
     started = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # observations included: made one by one below
     thumbnails = (Image(b"", 48, 64, np.asarray(distinct_photo(10_000_000 + i, 64, 48))) for i in range(n))
-    codes = [duplicates.perceptual_hash(duplicates.thumbnail(image)).hex() for image in thumbnails]
-    print(f"\n{n:,} distinct thumbnails hashed in {time.perf_counter() - started:.0f} s")
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    everything = [Observation("train", f"zz/{i:07d}", -1, [f"{i:032x}", code]) for i, code in enumerate(codes)]
+    values = [i.to_bytes(16, "big") + duplicates.thumbnail(image).tobytes() for i, image in enumerate(thumbnails)]
+    print(f"\n{n:,} distinct thumbnails observed in {time.perf_counter() - started:.0f} s")
+    everything = [Observation("train", f"zz/{i:07d}", -1, value) for i, value in enumerate(values)]
     everything = sorted(observations + everything, key=lambda o: o.filename)
     truth = planted_pairs(planted)
     started = time.perf_counter()

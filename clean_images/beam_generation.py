@@ -12,6 +12,7 @@ after `BatchElements`, with its model loaded once per worker (`DoFn.setup`).
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 import uuid
@@ -86,7 +87,7 @@ class _ProcessFn(beam.DoFn):
     def process(self, group: list[Entry]) -> Iterator[tuple[str, dict[str, Any]]]:
         for entry in group:
             processed = examples_lib.process(entry, self._work)
-            record = {**processed.record(), "label": entry.features.get("label"), "observed": processed.observed}
+            record = {**processed.record(), "label": entry.features.get("label"), **_observed_as_json(processed.observed)}
             self._records.append(json.dumps(record, ensure_ascii=False))
             if processed.example is not None:
                 yield entry.filename, processed.example
@@ -144,8 +145,24 @@ def _groups(entries: list[Entry], size: int = GROUP_SIZE) -> list[list[Entry]]:
     return [entries[start : start + size] for start in range(0, len(entries), size)]
 
 
+def _observed_as_json(observed: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """What dataset passes observed, for a JSON record: bytes (such as the duplicates pass's
+    thumbnails) in base64 under `observed_bytes`, other values as they are under `observed`."""
+    return {
+        "observed": {k: v for k, v in observed.items() if not isinstance(v, bytes)},
+        "observed_bytes": {k: base64.b64encode(v).decode("ascii") for k, v in observed.items() if isinstance(v, bytes)},
+    }
+
+
+def _observed_from_json(record: dict[str, Any]) -> dict[str, Any]:
+    return {**record.pop("observed"), **{k: base64.b64decode(v) for k, v in record.pop("observed_bytes").items()}}
+
+
 def pop_records(records_prefix: str) -> Iterator[dict[str, Any]]:
-    """The workers' records, one per path (a retried bundle repeats its own); then deletes the files."""
+    """The workers' records, one per path (a retried bundle repeats its own); then deletes the files.
+
+    Each record: the report fields, `label`, and `observed` (what each dataset pass saw).
+    """
     prefix = epath.Path(records_prefix)
     records: dict[str, dict[str, Any]] = {}
     for shard in sorted(prefix.parent.glob(prefix.name + "-*")):
@@ -153,6 +170,7 @@ def pop_records(records_prefix: str) -> Iterator[dict[str, Any]]:
             for line in shard.read_text(encoding="utf-8").splitlines():
                 if line:
                     record = json.loads(line)
+                    record["observed"] = _observed_from_json(record)
                     records[record["path"]] = record
         shard.unlink()  # unfinished .tmp files of failed bundles too
     yield from records.values()

@@ -1,18 +1,19 @@
 """Exact and near-duplicate images across all splits: the `duplicates` dataset pass.
 
-Every kept image gets two fingerprints in the sanitation workers: a digest of its bytes
-(exact copies) and a 256-bit perceptual hash of the pixels validation has already decoded
-(at 1/8 scale), area-averaged to 16 x 16 (near copies: re-encoded, downscaled, slightly
-cropped, brightened). After generation, files with the same digest form an exact group;
-one file per distinct content then joins, in key order, the near group of the first file
-within `NEAR_DISTANCE` bits of it (groups form around their first file, so they never
-chain). The search is faiss' exact binary index (brute force in C, both cores).
+Every kept image leaves two things in the sanitation workers: a digest of its bytes (exact
+copies) and its 16 x 16 thumbnail, area-averaged from the pixels validation has already
+decoded (at 1/8 scale). After generation, the thumbnails get a 256-bit perceptual hash, all
+at once, vectorized (near copies: re-encoded, downscaled, slightly cropped, brightened);
+files with the same digest form an exact group; one file per distinct content then joins,
+in key order, the near group of the first file within `NEAR_DISTANCE` bits of it (groups
+form around their first file, so they never chain). The search is faiss' exact binary
+index (brute force in C, both cores).
 """
 
 from __future__ import annotations
 
 import collections
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -26,24 +27,11 @@ HASH_BITS = 256
 # within 76 (97.5% within 64), distinct images 82 or more apart (real photos: 104).
 NEAR_DISTANCE = 64
 _QUERY_BATCH = 256  # bounds the results held at once, even when thousands of files are one photo
-_SIDE = 16  # the image is area-averaged to _SIDE x _SIDE grey, whose 256 DCT coefficients make the hash
+_HASH_BATCH = 4_096  # thumbnails hashed at once: bounds the float copies summarize makes
+_SIDE = 16  # the image is area-averaged to _SIDE x _SIDE, whose 256 grey DCT coefficients make the hash
+_DIGEST_BYTES = 16
 _LUMA = (0.299, 0.587, 0.114)
-
-
-def _dct_matrix() -> np.ndarray:
-    """The 16-point DCT-II as a (16, 16) float64 view whose strides keep NumPy's matmul off BLAS.
-
-    OpenBLAS, called from several sanitation threads at once, contends on its own locks: two
-    16 x 16 products through it cost the whole build 30%; NumPy's plain loop takes ~2 us.
-    """
-    x = np.arange(_SIDE)
-    dct = np.cos(np.pi * (2 * x + 1) * x[:, None] / (2 * _SIDE))
-    spaced = np.zeros((_SIDE, 2 * _SIDE))
-    spaced[:, ::2] = dct
-    return spaced[:, ::2]  # non-unit strides in both directions: not BLAS-able
-
-
-_DCT = _dct_matrix()
+_DCT = np.cos(np.pi * (2 * np.arange(_SIDE) + 1) * np.arange(_SIDE)[:, None] / (2 * _SIDE))  # DCT-II rows
 
 
 def thumbnail(image: Image) -> np.ndarray:
@@ -71,16 +59,34 @@ def _block_means(pixels: np.ndarray, block: int) -> np.ndarray:
     return cv2.resize(padded, size, interpolation=cv2.INTER_AREA)  # an integer factor: exact tile means
 
 
-def perceptual_hash(small: np.ndarray) -> bytes:
-    """A DCT hash (pHash) of a 16 x 16 RGB thumbnail: which of its 256 grey DCT coefficients exceed their median.
+def perceptual_hashes(thumbnails: np.ndarray) -> np.ndarray:
+    """DCT hashes (pHash) of (n, 16, 16, 3) thumbnails, (n, 32) packed bits: which of each one's
+    256 grey DCT coefficients exceed their median.
 
-    It runs in the sanitation threads beside TFDS's serializer, so it avoids whatever makes a
-    thread wait for the GIL or a lock: only NumPy operations on 256 values, none through BLAS.
+    Computed for many images at once: one image at a time, NumPy's per-call overhead held
+    the GIL ~90 us an image in the sanitation threads, which made the whole build 15 % slower.
     """
-    grey = small[..., 0] * _LUMA[0] + small[..., 1] * _LUMA[1] + small[..., 2] * _LUMA[2]
-    values = (_DCT @ grey @ _DCT.T).ravel()
-    ordered = np.sort(values)
-    return np.packbits(values > (ordered[127] + ordered[128]) / 2).tobytes()
+    grey = thumbnails[..., 0] * _LUMA[0] + thumbnails[..., 1] * _LUMA[1] + thumbnails[..., 2] * _LUMA[2]
+    values = (_DCT @ grey @ _DCT.T).reshape(len(grey), -1)
+    ordered = np.sort(values, axis=1)
+    median = (ordered[:, HASH_BITS // 2 - 1] + ordered[:, HASH_BITS // 2]) / 2
+    return np.packbits(values > median[:, None], axis=1)
+
+
+def perceptual_hash(small: np.ndarray) -> bytes:
+    """The hash of one 16 x 16 thumbnail (see `perceptual_hashes`)."""
+    return perceptual_hashes(small[None])[0].tobytes()
+
+
+def digests_and_hashes(values: Sequence[bytes]) -> tuple[list[bytes], np.ndarray]:
+    """Splits what `Duplicates.observe` returned into byte digests and (n, 32) perceptual hashes."""
+    return [v[:_DIGEST_BYTES] for v in values], np.concatenate([np.zeros((0, HASH_BITS // 8), np.uint8), *_hashed(values)])
+
+
+def _hashed(values: Sequence[bytes]) -> Iterator[np.ndarray]:
+    for start in range(0, len(values), _HASH_BATCH):
+        thumbnails = b"".join(v[_DIGEST_BYTES:] for v in values[start : start + _HASH_BATCH])
+        yield perceptual_hashes(np.frombuffer(thumbnails, np.uint8).reshape(-1, _SIDE, _SIDE, 3))
 
 
 class Duplicates(DatasetPass):
@@ -88,12 +94,16 @@ class Duplicates(DatasetPass):
 
     metadata_key = "duplicates"
 
-    def observe(self, image: Image) -> list[str]:
-        digest = xxhash.xxh3_128_hexdigest(image.jpeg)  # 1 us for 30 KB, and keeps the GIL (see perceptual_hash)
-        return [digest, perceptual_hash(thumbnail(image)).hex()]
+    def observe(self, image: Image) -> bytes:
+        """A 16-byte digest of its bytes, then its 16 x 16 RGB thumbnail (784 bytes in all).
+
+        Only what must see the pixels runs here, in the sanitation threads: two C calls. The
+        hashes are computed in `summarize`, all at once.
+        """
+        return xxhash.xxh3_128_digest(image.jpeg) + thumbnail(image).tobytes()
 
     def summarize(self, observations: list[Observation]) -> dict[str, Any]:
-        groups = find_groups([o.value[0] for o in observations], [bytes.fromhex(o.value[1]) for o in observations])
+        groups = find_groups(*digests_and_hashes([o.value for o in observations]))
         crossing = {
             "label": [n for n, (_, members) in enumerate(groups) if _crosses_labels(members, observations)],
             "split": [n for n, (_, members) in enumerate(groups) if _crosses_splits(members, observations)],
@@ -126,19 +136,21 @@ class Duplicates(DatasetPass):
         )
 
 
-def find_groups(digests: Sequence[str], hashes: Sequence[bytes]) -> list[tuple[str, list[int]]]:
+def find_groups(digests: Sequence[bytes | str], hashes: np.ndarray) -> list[tuple[str, list[int]]]:
     """(kind, member indices) of every group of two files or more, ordered by first member.
+
+    `hashes`: (n, 32) packed perceptual hashes, row i of file i.
 
     Indices are positions in the inputs, which are in key order: members come out in that
     order too, so the first member of a group is the file to keep.
     """
-    by_content: dict[str, list[int]] = collections.defaultdict(list)
+    by_content: dict[bytes | str, list[int]] = collections.defaultdict(list)
     for i, digest in enumerate(digests):
         by_content[digest].append(i)
     groups = [("exact", members) for members in by_content.values() if len(members) > 1]
     firsts = [members[0] for members in by_content.values()]  # already in key order
     if firsts:
-        codes = np.frombuffer(b"".join(hashes[i] for i in firsts), np.uint8).reshape(len(firsts), -1)
+        codes = np.ascontiguousarray(hashes[firsts])
         groups += [("near", [firsts[j] for j in near]) for near in _near_groups(codes)]
     return sorted(groups, key=lambda g: g[1][0])
 

@@ -88,7 +88,7 @@ class BatchTransform(abc.ABC):
 
 @dataclasses.dataclass(frozen=True)
 class Observation:
-    """What a `DatasetPass` saw of one kept image; JSON-able, so Beam workers can hand it back."""
+    """What a `DatasetPass` saw of one kept image: bytes or JSON-able, so Beam workers can hand it back."""
 
     split: str
     filename: str
@@ -103,7 +103,11 @@ class DatasetPass(abc.ABC):
 
     @abc.abstractmethod
     def observe(self, image: Image) -> Any:
-        """A small JSON-able value for one sanitized full-size image (runs in the workers)."""
+        """A small value (bytes, or JSON-able) for one sanitized full-size image.
+
+        It runs in the sanitation threads, where any Python work holds the GIL that TFDS's
+        serializer needs: do there only what needs the pixels, and the rest in `summarize`.
+        """
 
     @abc.abstractmethod
     def summarize(self, observations: list[Observation]) -> Any:

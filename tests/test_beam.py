@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import pathlib
 
@@ -67,13 +68,16 @@ def test_direct_runner_does_not_try_to_download_prism(tmp_path, caplog):
 def test_report_records_of_a_retried_bundle_count_once(tmp_path):
     """A bundle that ran twice wrote its records twice; a failed one left a .tmp file."""
     prefix = tmp_path / "build-report-train"
-    record = {"path": "PetImages/Cat/1.jpg", "outcome": "stored", "reason": "", "detail": ""}
-    other = dict(record, path="PetImages/Cat/2.jpg", outcome="skipped", reason="empty file")
+    seen = {"observed": {"other_pass": [1, "a"]}, "observed_bytes": {"duplicates": base64.b64encode(b"\0\xff").decode()}}
+    record = {"path": "PetImages/Cat/1.jpg", "outcome": "stored", "reason": "", "detail": "", **seen}
+    other = dict(record, path="PetImages/Cat/2.jpg", outcome="skipped", reason="empty file", observed={}, observed_bytes={})
     (tmp_path / "build-report-train-a.jsonl").write_text(json.dumps(record) + "\n" + json.dumps(other) + "\n")
     (tmp_path / "build-report-train-b.jsonl").write_text(json.dumps(record) + "\n")
     (tmp_path / "build-report-train-c.tmp").write_text(json.dumps(record))
     records = list(beam_generation.pop_records(str(prefix)))
     assert sorted(r["path"] for r in records) == ["PetImages/Cat/1.jpg", "PetImages/Cat/2.jpg"]
+    observed = {r["path"]: r["observed"] for r in records}  # bytes come back as bytes
+    assert observed == {"PetImages/Cat/1.jpg": {"other_pass": [1, "a"], "duplicates": b"\0\xff"}, "PetImages/Cat/2.jpg": {}}
     assert not list(tmp_path.iterdir())
 
 

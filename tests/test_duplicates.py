@@ -138,10 +138,9 @@ def _observations(planted_images: dict) -> list[Observation]:
 def test_the_index_search_groups_as_a_plain_pairwise_comparison_does():
     images, _ = planted_set(("Cat", "Dog"), 40, 3, seed=9)
     observations = _observations(images)
-    hashes = [bytes.fromhex(o.value[1]) for o in observations]
-    digests = [o.value[0] for o in observations]
+    digests, hashes = duplicates.digests_and_hashes([o.value for o in observations])
     firsts = [i for i, d in enumerate(digests) if digests.index(d) == i]
-    bits = np.unpackbits(np.frombuffer(b"".join(hashes[i] for i in firsts), np.uint8).reshape(len(firsts), -1), axis=1)
+    bits = np.unpackbits(hashes[firsts], axis=1)
     distances = (bits[:, None, :] != bits[None, :, :]).sum(-1)
     grouped, expected = set(), []
     for a in range(len(firsts)):  # the documented rule, spelled out: join the first earlier head within reach
@@ -166,7 +165,8 @@ def test_groups_form_around_their_first_file_and_never_chain():
         return np.packbits(b).tobytes()
 
     # b is near a, c is near b but not a: c must not join a's group through b.
-    hashes = [first.tobytes(), flipped(40, 0), flipped(80, 0), rng.integers(0, 256, 32, dtype=np.uint8).tobytes()]
+    rows = [first.tobytes(), flipped(40, 0), flipped(80, 0), rng.integers(0, 256, 32, dtype=np.uint8).tobytes()]
+    hashes = np.frombuffer(b"".join(rows), np.uint8).reshape(4, 32)
     groups = duplicates.find_groups(["a", "b", "c", "d"], hashes)
     assert groups == [("near", [0, 1])]
     assert duplicates.find_groups(["x", "y", "x", "y"], hashes) == [("exact", [0, 2]), ("near", [0, 1]), ("exact", [1, 3])]
