@@ -188,8 +188,9 @@ class CleanImageBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True)
             use_beam=bool(download_config.beam_options or download_config.beam_runner),
         )
         if build.use_beam:
-            download_config = _beam().with_local_runner(download_config)
-        super()._download_and_prepare(dl_manager, download_config)
+            super()._download_and_prepare(dl_manager, _beam().with_local_runner(download_config))
+        elif download_config.max_examples_per_split != 0:  # TFDS's own: 0 writes nothing
+            self._write_splits_in_process(dl_manager, download_config)
 
         if download_config.max_examples_per_split is None:  # a capped build stops mid-stream
             written = {name: split.num_examples for name, split in self.info.splits.items()}
@@ -209,6 +210,19 @@ class CleanImageBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True)
         self.split_timings = build.timings
         for split, timing in build.timings.items():
             print(timing.describe(split), flush=True)
+
+    def _write_splits_in_process(
+        self, dl_manager: tfds.download.DownloadManager, download_config: tfds.download.DownloadConfig
+    ) -> None:
+        """What TFDS's `_download_and_prepare` does in process, with a faster serializer (see `generation.write_split`)."""
+        written = [
+            generation.write_split(
+                split, examples, self.info.features, self._get_filename_template(split), download_config,
+                tfrecord.ExampleWriter(self.info.file_format, presorted=True), self.info.disable_shuffling,
+            )
+            for split, examples in self._split_generators(dl_manager).items()
+        ]
+        self.info.set_splits(tfds.core.SplitDict(written))
 
     def _split_generators(self, dl_manager: tfds.download.DownloadManager):
         plan = self._locate_and_plan(dl_manager)

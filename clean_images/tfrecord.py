@@ -106,10 +106,18 @@ def write_records(path: epath.PathLike, records: Iterable[bytes]) -> None:
 
 
 class ExampleWriter(writer_lib.ExampleWriter):
-    """TFDS's ExampleWriter with features in key order; TFRecord without the TensorFlow import."""
+    """TFDS's ExampleWriter with features in key order; TFRecord without the TensorFlow import.
+
+    `presorted`: the examples come from `clean_images.serializer`, already in key order.
+    """
+
+    def __init__(self, file_format: file_adapters.FileFormat, presorted: bool = False):
+        super().__init__(file_format)
+        self.presorted = presorted
 
     def write(self, path: epath.PathLike, examples: Iterable[tuple[object, bytes]]) -> object:
-        examples = ((key, sorted_features(serialized)) for key, serialized in examples)
+        if not self.presorted:
+            examples = ((key, sorted_features(serialized)) for key, serialized in examples)
         fast = self.file_format == file_adapters.FileFormat.TFRECORD and HARDWARE_CRC
         if not fast or "://" in os.fspath(path):  # other formats, remote file systems, a pure-Python CRC
             return super().write(path, examples)
