@@ -60,7 +60,8 @@ def test_features_configs_store_their_tensor_as_tfds_does():
 
 
 def test_anything_but_flat_scalars_goes_through_tfds_serializer():
-    features = tfds.features.FeaturesDict({"ints": tfds.features.Tensor(shape=(3,), dtype=np.int64), "name": tfds.features.Text()})
+    ints = tfds.features.Tensor(shape=(3,), dtype=np.int64)
+    features = tfds.features.FeaturesDict({"ints": ints, "name": tfds.features.Text()})
     ours, theirs = _both(features, {"ints": [1, -2, 3], "name": "b"})
     assert ours == theirs
     assert list(tf.train.Example.FromString(ours).features.feature) == ["ints", "name"]
