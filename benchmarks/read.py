@@ -79,6 +79,8 @@ def main() -> None:
     contenders = {
         "training_pipeline(mode='eval'), 256px": ["read_ours", str(data_dir), size, "float32", "256px", "eval"],
         "training_pipeline(mode='train'), 256px": ["read_ours", str(data_dir), size, "float32", "256px", "train"],
+        "training_pipeline(mode='eval', dtype=tf.uint8), 256px": ["read_ours", str(data_dir), size, "uint8", "256px", "eval"],
+        "training_pipeline(mode='train', dtype=tf.uint8), 256px": ["read_ours", str(data_dir), size, "uint8", "256px", "train"],
         "training_pipeline(mode='eval'), full": ["read_ours", str(data_dir), size, "float32", "full", "eval"],
         "keras image_dataset_from_directory, 256px images, autotuner off": ["read_keras", str(folder_256), size, "off"],
         "clean_images.reading.training_pipeline": ["read_ours", str(data_dir), size],
@@ -111,6 +113,8 @@ def main() -> None:
     baseline = max(rates["keras image_dataset_from_directory"], rates["keras image_dataset_from_directory, autotuner off"])
     print(f"\n256px configs against the faster Keras run on the full-size images ({baseline:,.0f} img/s):")
     for name in ("training_pipeline(mode='eval'), 256px", "training_pipeline(mode='train'), 256px",
+                 "training_pipeline(mode='eval', dtype=tf.uint8), 256px",
+                 "training_pipeline(mode='train', dtype=tf.uint8), 256px",
                  "training_pipeline(mode='eval'), full", "keras image_dataset_from_directory, 256px images, autotuner off"):
         print(f"  {name}: {rates[name] / baseline:.2f}x")
     median, p5 = eval_input_psnr(data_dir, args.size)
