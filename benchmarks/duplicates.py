@@ -23,7 +23,7 @@ import time
 import numpy as np
 
 from clean_images import duplicates
-from clean_images.hooks import Image, Observation
+from clean_images.hooks import Image, Observation, ObservationLog
 from clean_images.sanitize import sanitize
 from clean_images.testing.planted import COPIES, Planted, distinct_photo, planted_set
 
@@ -98,10 +98,11 @@ def scale(n: int, observations: list[Observation], planted: list[Planted]) -> No
     started = time.perf_counter()
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # observations included: made one by one below
     thumbnails = (Image(b"", 48, 64, np.asarray(distinct_photo(10_000_000 + i, 64, 48))) for i in range(n))
-    values = [i.to_bytes(16, "big") + duplicates.thumbnail(image).tobytes() for i, image in enumerate(thumbnails)]
+    log = ObservationLog(duplicates.Duplicates())  # condensed as they arrive, as in a build
+    for i, image in enumerate(thumbnails):
+        log.append(Observation("train", f"zz/{i:07d}", -1, i.to_bytes(16, "big") + duplicates.thumbnail(image).tobytes()))
     print(f"\n{n:,} distinct thumbnails observed in {time.perf_counter() - started:.0f} s")
-    everything = [Observation("train", f"zz/{i:07d}", -1, value) for i, value in enumerate(values)]
-    everything = sorted(observations + everything, key=lambda o: o.filename)
+    everything = sorted(observations + log.all(), key=lambda o: o.filename)
     truth = planted_pairs(planted)
     started = time.perf_counter()
     summary = duplicates.Duplicates().summarize(everything)

@@ -27,7 +27,7 @@ from clean_images import examples, generation, manual_dir, tfrecord
 from clean_images import report as report_lib
 from clean_images.duplicates import Duplicates
 from clean_images.errors import ManualDirError, NothingFoundError, WeightsError
-from clean_images.hooks import BatchTransform, DatasetPass, ImageTransform, Observation
+from clean_images.hooks import BatchTransform, DatasetPass, ImageTransform, Observation, ObservationLog
 from clean_images.plan import DatasetPlan, SplitPlan
 
 
@@ -64,9 +64,7 @@ class _Build:
     use_beam: bool
     report: report_lib.BuildReport = dataclasses.field(default_factory=report_lib.BuildReport)
     handed_out: collections.Counter = dataclasses.field(default_factory=collections.Counter)
-    observations: dict[str, list[Observation]] = dataclasses.field(
-        default_factory=lambda: collections.defaultdict(list)
-    )
+    observations: dict[str, ObservationLog] = dataclasses.field(default_factory=dict)  # by pass metadata key
     timings: dict[str, generation.SplitTiming] = dataclasses.field(default_factory=dict)
     beam_splits: list[str] = dataclasses.field(default_factory=list)
 
@@ -186,6 +184,7 @@ class CleanImageBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True)
         self._build = build = _Build(
             given_manual_dir=os.fspath(download_config.manual_dir) if download_config.manual_dir else None,
             use_beam=bool(download_config.beam_options or download_config.beam_runner),
+            observations={p.metadata_key: ObservationLog(p) for p in self._passes},
         )
         if build.use_beam:
             super()._download_and_prepare(dl_manager, _beam().with_local_runner(download_config))
@@ -199,7 +198,7 @@ class CleanImageBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True)
         self.info.metadata[report_lib.METADATA_KEY] = stored
         print("\n" + report_lib.format_table(stored), flush=True)
         for dataset_pass in self._passes:
-            summary = dataset_pass.summarize(_in_key_order(build.observations[dataset_pass.metadata_key]))
+            summary = dataset_pass.summarize(_in_key_order(build.observations[dataset_pass.metadata_key].all()))
             self.info.metadata[dataset_pass.metadata_key] = summary
             if line := dataset_pass.summary_line(summary):
                 print(line, flush=True)

@@ -2,9 +2,10 @@
 
 Every kept image leaves two things in the sanitation workers: a digest of its bytes (exact
 copies) and its 16 x 16 thumbnail, area-averaged from the pixels validation has already
-decoded (at 1/8 scale). After generation, the thumbnails get a 256-bit perceptual hash, all
-at once, vectorized (near copies: re-encoded, downscaled, slightly cropped, brightened);
-files with the same digest form an exact group; one file per distinct content then joins,
+decoded (at 1/8 scale). As generation goes, the main thread turns the thumbnails into
+256-bit perceptual hashes 4,096 at a time, vectorized (`condense`; near copies: re-encoded,
+downscaled, slightly cropped, brightened). After generation, files with the same digest form
+an exact group; one file per distinct content then joins,
 in key order, the near group of the first file within `NEAR_DISTANCE` bits of it (groups
 form around their first file, so they never chain). The search is faiss' exact binary
 index (brute force in C, both cores).
@@ -30,6 +31,7 @@ _QUERY_BATCH = 256  # bounds the results held at once, even when thousands of fi
 _HASH_BATCH = 4_096  # thumbnails hashed at once: bounds the float copies summarize makes
 _SIDE = 16  # the image is area-averaged to _SIDE x _SIDE, whose 256 grey DCT coefficients make the hash
 _DIGEST_BYTES = 16
+_CONDENSED_BYTES = _DIGEST_BYTES + HASH_BITS // 8  # what `condense` keeps of an observation
 _LUMA = (0.299, 0.587, 0.114)
 _DCT = np.cos(np.pi * (2 * np.arange(_SIDE) + 1) * np.arange(_SIDE)[:, None] / (2 * _SIDE))  # DCT-II rows
 
@@ -102,8 +104,22 @@ class Duplicates(DatasetPass):
         """
         return xxhash.xxh3_128_digest(image.jpeg) + thumbnail(image).tobytes()
 
+    def condense(self, values: list[bytes]) -> list[bytes]:
+        """Digest and thumbnail (784 bytes) to digest and perceptual hash (48), a batch at a time."""
+        raw = [i for i, v in enumerate(values) if len(v) != _CONDENSED_BYTES]
+        if not raw:
+            return values
+        digests, hashes = digests_and_hashes([values[i] for i in raw])
+        condensed = list(values)
+        for i, digest, code in zip(raw, digests, hashes):
+            condensed[i] = digest + code.tobytes()
+        return condensed
+
     def summarize(self, observations: list[Observation]) -> dict[str, Any]:
-        groups = find_groups(*digests_and_hashes([o.value for o in observations]))
+        values = self.condense([o.value for o in observations])
+        digests = [v[:_DIGEST_BYTES] for v in values]
+        hashes = np.frombuffer(b"".join(v[_DIGEST_BYTES:] for v in values), np.uint8).reshape(len(values), HASH_BITS // 8)
+        groups = find_groups(digests, hashes)
         crossing = {
             "label": [n for n, (_, members) in enumerate(groups) if _crosses_labels(members, observations)],
             "split": [n for n, (_, members) in enumerate(groups) if _crosses_splits(members, observations)],

@@ -18,7 +18,7 @@ from tensorflow_datasets.core import writer as writer_lib
 
 from clean_images import examples as examples_lib
 from clean_images.examples import Work
-from clean_images.hooks import BatchTransform, Observation
+from clean_images.hooks import BatchTransform, Observation, ObservationLog
 from clean_images.parallel import ordered_map
 from clean_images.plan import Entry
 from clean_images.report import SplitReport
@@ -58,7 +58,7 @@ def generate(
     work: Work,
     batch_transform: BatchTransform | None,
     report: SplitReport,
-    observations: dict[str, list[Observation]],
+    observations: dict[str, ObservationLog],
     timings: dict[str, SplitTiming],
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     """(key, example) of the kept images; every verdict goes to `report`, what each pass saw to `observations[its key]`."""
@@ -105,7 +105,7 @@ def write_split(
 
 
 def _kept_examples(
-    split: str, entries: Iterable[Entry], work: Work, report: SplitReport, observations: dict[str, list[Observation]]
+    split: str, entries: Iterable[Entry], work: Work, report: SplitReport, observations: dict[str, ObservationLog]
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     for entry, processed in ordered_map(functools.partial(examples_lib.process, work=work), entries):
         report.record_sanitized(**processed.record())

@@ -14,7 +14,7 @@ import simplejpeg
 import tensorflow_datasets as tfds
 
 from clean_images import duplicates
-from clean_images.hooks import Image, Observation
+from clean_images.hooks import Image, Observation, ObservationLog
 from clean_images.testing.planted import Planted, planted_set
 from clean_images.testing.replica import DaconMetadata, write_dacon_replica
 from landmark_images import landmark_images_dataset_builder as landmark
@@ -185,3 +185,19 @@ def test_hash_of_a_larger_decode_stays_close_to_the_eighth_scale_one(some_photos
         from_full = duplicates.perceptual_hash(duplicates.thumbnail(Image(data, h, w, full)))
         distances.append(int(np.unpackbits(np.frombuffer(eighth, np.uint8) ^ np.frombuffer(from_full, np.uint8)).sum()))
     assert np.median(distances) <= 8 and max(distances) <= duplicates.NEAR_DISTANCE // 2, distances
+
+
+def test_observations_condensed_as_they_arrive_summarize_as_the_raw_ones(monkeypatch):
+    """A build keeps 48 bytes an image (digest and hash), condensed in batches, not the 784-byte thumbnails."""
+    images, _ = planted_set(("Cat", "Dog"), 30, 2, seed=4)
+    raw = _observations(images)
+    monkeypatch.setattr(ObservationLog, "CONDENSE_EVERY", 7)  # several batches and a remainder
+    log = ObservationLog(duplicates.Duplicates())
+    for observation in raw:
+        log.append(observation)
+    condensed = log.all()
+    assert [o.filename for o in condensed] == [o.filename for o in raw]
+    assert {len(o.value) for o in raw} == {784} and {len(o.value) for o in condensed} == {48}
+    assert duplicates.Duplicates().condense([o.value for o in condensed]) == [o.value for o in condensed]
+    summary = duplicates.Duplicates().summarize(condensed)
+    assert summary == duplicates.Duplicates().summarize(raw) and summary["counts"]["groups"] > 0
