@@ -65,6 +65,7 @@ def test_cats_vs_dogs_corrupt_count_follows_its_own_rule(tmp_path):
     assert cats_vs_dogs_corrupt_count(str(archive)) == 2
 
 
+@pytest.mark.scale  # ~2 minutes (13 contenders, each a process importing TensorFlow): out of CI's 15-minute budget
 def test_read_benchmark_runs_every_contender(tmp_path):
     out = _run(tmp_path, "benchmarks.read", "--images", "120", "--repeat", "1")
     for name in ("clean_images.reading.training_pipeline", "training_pipeline(dtype=tf.uint8)",
