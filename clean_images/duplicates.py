@@ -3,18 +3,17 @@
 Every kept image leaves two things in the sanitation workers: a digest of its bytes (exact
 copies) and its 16 x 16 thumbnail, area-averaged from the pixels validation has already
 decoded (at 1/8 scale). As generation goes, the main thread turns the thumbnails into
-256-bit perceptual hashes 4,096 at a time, vectorized (`condense`; near copies: re-encoded,
-downscaled, slightly cropped, brightened). After generation, files with the same digest form
-an exact group; one file per distinct content then joins,
-in key order, the near group of the first file within `NEAR_DISTANCE` bits of it (groups
-form around their first file, so they never chain). The search is faiss' exact binary
-index (brute force in C, both cores).
-"""
+256-bit perceptual hashes a batch at a time, vectorized (`condense`; near copies:
+re-encoded, downscaled, slightly cropped, brightened). After generation, files with the same
+digest form an exact group; one file per distinct content then joins, in key order, the
+near group of the first file within `NEAR_DISTANCE` bits of it (groups form around their
+first file, so they never chain). The search is faiss' exact binary index (brute force in
+C, both cores)."""
 
 from __future__ import annotations
 
 import collections
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -28,7 +27,6 @@ HASH_BITS = 256
 # within 76 (97.5% within 64), distinct images 82 or more apart (real photos: 104).
 NEAR_DISTANCE = 64
 _QUERY_BATCH = 256  # bounds the results held at once, even when thousands of files are one photo
-_HASH_BATCH = 4_096  # thumbnails hashed at once: bounds the float copies summarize makes
 _SIDE = 16  # the image is area-averaged to _SIDE x _SIDE, whose 256 grey DCT coefficients make the hash
 _DIGEST_BYTES = 16
 _CONDENSED_BYTES = _DIGEST_BYTES + HASH_BITS // 8  # what `condense` keeps of an observation
@@ -69,7 +67,7 @@ def perceptual_hashes(thumbnails: np.ndarray) -> np.ndarray:
     the GIL ~90 us an image in the sanitation threads, which made the whole build 15 % slower.
     """
     grey = thumbnails[..., 0] * _LUMA[0] + thumbnails[..., 1] * _LUMA[1] + thumbnails[..., 2] * _LUMA[2]
-    values = (_DCT @ grey @ _DCT.T).reshape(len(grey), -1)
+    values = (_DCT @ grey @ _DCT.T).reshape(len(grey), HASH_BITS)
     ordered = np.sort(values, axis=1)
     median = (ordered[:, HASH_BITS // 2 - 1] + ordered[:, HASH_BITS // 2]) / 2
     return np.packbits(values > median[:, None], axis=1)
@@ -81,14 +79,12 @@ def perceptual_hash(small: np.ndarray) -> bytes:
 
 
 def digests_and_hashes(values: Sequence[bytes]) -> tuple[list[bytes], np.ndarray]:
-    """Splits what `Duplicates.observe` returned into byte digests and (n, 32) perceptual hashes."""
-    return [v[:_DIGEST_BYTES] for v in values], np.concatenate([np.zeros((0, HASH_BITS // 8), np.uint8), *_hashed(values)])
+    """Splits what `Duplicates.observe` returned into byte digests and (n, 32) perceptual hashes.
 
-
-def _hashed(values: Sequence[bytes]) -> Iterator[np.ndarray]:
-    for start in range(0, len(values), _HASH_BATCH):
-        thumbnails = b"".join(v[_DIGEST_BYTES:] for v in values[start : start + _HASH_BATCH])
-        yield perceptual_hashes(np.frombuffer(thumbnails, np.uint8).reshape(-1, _SIDE, _SIDE, 3))
+    All at once: a build hands them over in `ObservationLog`'s batches, which bound the memory.
+    """
+    thumbnails = np.frombuffer(b"".join(v[_DIGEST_BYTES:] for v in values), np.uint8).reshape(-1, _SIDE, _SIDE, 3)
+    return [v[:_DIGEST_BYTES] for v in values], perceptual_hashes(thumbnails)
 
 
 class Duplicates(DatasetPass):
