@@ -97,7 +97,8 @@ def scale(n: int, observations: list[Observation], planted: list[Planted]) -> No
     """`n` thumbnails' observations plus the planted set's, summarized: time, RSS added, planted recall."""
     started = time.perf_counter()
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # observations included: made one by one below
-    thumbnails = (Image(b"", 48, 64, np.asarray(distinct_photo(10_000_000 + i, 64, 48))) for i in range(n))
+    # Generated 64 x 48 pixels stand for a 512 x 384 photo's 1/8-scale decode (RGB: converted to grey)
+    thumbnails = (Image(b"", 384, 512, np.asarray(distinct_photo(10_000_000 + i, 64, 48))) for i in range(n))
     log = ObservationLog(duplicates.Duplicates())  # condensed as they arrive, as in a build
     for i, image in enumerate(thumbnails):
         log.append(Observation("train", f"zz/{i:07d}", -1, i.to_bytes(16, "big") + duplicates.thumbnail(image).tobytes()))

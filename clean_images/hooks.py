@@ -24,8 +24,9 @@ class Image:
     jpeg: bytes
     height: int
     width: int
-    # Its RGB pixels (numpy) from validation's decode, for a JPEG that needed no repair: at the
-    # DCT scale the config's transform asked for (`decode_size`), else at 1/8. None otherwise.
+    # Its pixels (numpy) from validation's decode, for a JPEG that needed no repair: RGB at the
+    # DCT scale the config's transform asked for (`decode_size`), else grey (h, w, 1) at 1/8.
+    # None otherwise.
     pixels: Any = None
 
 
@@ -125,7 +126,7 @@ class DatasetPass(abc.ABC):
 
 class ObservationLog:
     """One pass's observations over all splits, condensed `CONDENSE_EVERY` at a time as they arrive,
-    so memory holds condensed values plus one batch (e.g. 48 bytes an image, not 784, for duplicates)."""
+    so memory holds condensed values plus one batch (e.g. 48 bytes an image, not 272, for duplicates)."""
 
     CONDENSE_EVERY = 4_096
 
@@ -146,5 +147,5 @@ class ObservationLog:
 
     def _condense_pending(self) -> None:
         values = self._pass.condense([o.value for o in self._pending])
-        self._condensed += [dataclasses.replace(o, value=v) for o, v in zip(self._pending, values)]
+        self._condensed += [Observation(o.split, o.filename, o.label, v) for o, v in zip(self._pending, values)]
         self._pending = []

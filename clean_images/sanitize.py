@@ -67,7 +67,7 @@ class Verdict:
     jpeg: bytes | None = None
     height: int = 0
     width: int = 0
-    pixels: np.ndarray | None = None  # RGB pixels of a clean JPEG from validation's decode (see `sanitize`)
+    pixels: np.ndarray | None = None  # a clean JPEG's pixels from validation's decode (see `sanitize`)
 
 
 def sniff_format(data: bytes) -> str | None:
@@ -92,10 +92,10 @@ DecodeSize = Callable[[int, int], Optional[tuple[int, int]]]  # a runtime alias
 def sanitize(data: bytes, decode_size: DecodeSize | None = None) -> Verdict:
     """Classifies and, if needed, repairs one image file. Never raises on bad data.
 
-    For a clean RGB JPEG the verdict carries the pixels validation decoded: at 1/8 DCT scale,
-    or, when `decode_size(height, width)` names the smallest (height, width) a later step
-    needs, at the smallest DCT scale of at least that size: one decode serves both (e.g. the
-    256px configs, the duplicates hash).
+    For a clean colour JPEG the verdict carries the pixels validation decoded: grey (h, w, 1)
+    at 1/8 DCT scale (the duplicates hash), or, when `decode_size(height, width)` names the
+    smallest (height, width) a later step needs, RGB at the smallest DCT scale of at least
+    that size: one decode serves both (e.g. the 256px configs).
     """
     if not data:
         return Verdict(SKIPPED, "empty file")
@@ -121,7 +121,10 @@ def _sanitize_jpeg(data: bytes, decode_size: DecodeSize | None = None) -> Verdic
     if decode_as is None:
         return _convert(data, f"{colorspace} JPEG converted to RGB")
     wanted = decode_size(height, width) if decode_size is not None and decode_as == "RGB" else None
-    message, pixels = _strict_decode(data, decode_as, *(wanted or (1, 1)))
+    # Nobody needs colour at 1/8 scale: luma alone validates as well (all components are
+    # entropy-decoded either way) and skips the colour conversion, ~10 % of the decode.
+    validate_as = "GRAY" if decode_as == "RGB" and wanted is None else decode_as
+    message, pixels = _strict_decode(data, validate_as, *(wanted or (1, 1)))
     repair = ""
     if message is not None:  # every colour space is checked: a corrupt CMYK file is still corrupt
         answer = _answer_warning(data, message, decode_as)

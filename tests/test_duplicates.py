@@ -188,7 +188,7 @@ def test_hash_of_a_larger_decode_stays_close_to_the_eighth_scale_one(some_photos
 
 
 def test_observations_condensed_as_they_arrive_summarize_as_the_raw_ones(monkeypatch):
-    """A build keeps 48 bytes an image (digest and hash), condensed in batches, not the 784-byte thumbnails."""
+    """A build keeps 48 bytes an image (digest and hash), condensed in batches, not the 272-byte grey thumbnails."""
     images, _ = planted_set(("Cat", "Dog"), 30, 2, seed=4)
     raw = _observations(images)
     monkeypatch.setattr(ObservationLog, "CONDENSE_EVERY", 7)  # several batches and a remainder
@@ -197,7 +197,7 @@ def test_observations_condensed_as_they_arrive_summarize_as_the_raw_ones(monkeyp
         log.append(observation)
     condensed = log.all()
     assert [o.filename for o in condensed] == [o.filename for o in raw]
-    assert {len(o.value) for o in raw} == {784} and {len(o.value) for o in condensed} == {48}
+    assert {len(o.value) for o in raw} == {272} and {len(o.value) for o in condensed} == {48}
     assert duplicates.Duplicates().condense([o.value for o in condensed]) == [o.value for o in condensed]
     summary = duplicates.Duplicates().summarize(condensed)
     assert summary == duplicates.Duplicates().summarize(raw) and summary["counts"]["groups"] > 0
