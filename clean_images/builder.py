@@ -16,7 +16,9 @@ import collections
 import dataclasses
 import importlib
 import os
-from typing import Any, ClassVar
+from collections.abc import Callable, Iterable, Iterator
+from concurrent import futures
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import tensorflow_datasets as tfds
@@ -67,6 +69,7 @@ class _Build:
     observations: dict[str, ObservationLog] = dataclasses.field(default_factory=dict)  # by pass metadata key
     timings: dict[str, generation.SplitTiming] = dataclasses.field(default_factory=dict)
     beam_splits: list[str] = dataclasses.field(default_factory=list)
+    summaries: futures.Future[dict[str, Any]] | None = None  # the passes', started early (in-process builds)
 
 
 class CleanImageBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):  # type: ignore[call-arg]
@@ -197,8 +200,9 @@ class CleanImageBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True)
         stored = build.report.to_json()
         self.info.metadata[report_lib.METADATA_KEY] = stored
         print("\n" + report_lib.format_table(stored), flush=True)
+        summaries = build.summaries.result() if build.summaries is not None else self._summarize_passes()
         for dataset_pass in self._passes:
-            summary = dataset_pass.summarize(_in_key_order(build.observations[dataset_pass.metadata_key].all()))
+            summary = summaries[dataset_pass.metadata_key]
             self.info.metadata[dataset_pass.metadata_key] = summary
             if line := dataset_pass.summary_line(summary):
                 print(line, flush=True)
@@ -213,15 +217,32 @@ class CleanImageBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True)
     def _write_splits_in_process(
         self, dl_manager: tfds.download.DownloadManager, download_config: tfds.download.DownloadConfig
     ) -> None:
-        """What TFDS's `_download_and_prepare` does in process, with a faster serializer (see `generation.write_split`)."""
-        written = [
-            generation.write_split(
-                split, examples, self.info.features, self._get_filename_template(split), download_config,
+        """What TFDS's `_download_and_prepare` does in process, with a faster serializer (see `generation.write_split`).
+
+        Once the last split's examples are all out, the passes summarize in a thread while TFDS
+        writes that split's shards: grouping duplicates runs in faiss' C code, mostly without the GIL.
+        """
+        generators = self._split_generators(dl_manager)
+        last = list(generators)[-1] if generators else None
+        written = []
+        for split, split_examples in generators.items():
+            if split == last and self._passes:
+                split_examples = _then(split_examples, self._summarize_in_background)
+            written.append(generation.write_split(
+                split, split_examples, self.info.features, self._get_filename_template(split), download_config,
                 tfrecord.ExampleWriter(self.info.file_format, presorted=True), self.info.disable_shuffling,
-            )
-            for split, examples in self._split_generators(dl_manager).items()
-        ]
+            ))
         self.info.set_splits(tfds.core.SplitDict(written))
+
+    def _summarize_passes(self) -> dict[str, Any]:
+        """Every pass's metadata entry, from all splits' observations in key order."""
+        observations = self._current_build.observations
+        return {p.metadata_key: p.summarize(_in_key_order(observations[p.metadata_key].all())) for p in self._passes}
+
+    def _summarize_in_background(self) -> None:
+        pool = futures.ThreadPoolExecutor(1, thread_name_prefix="summarize")
+        self._current_build.summaries = pool.submit(self._summarize_passes)
+        pool.shutdown(wait=False)  # the thread ends with its one task
 
     def _split_generators(self, dl_manager: tfds.download.DownloadManager):
         plan = self._locate_and_plan(dl_manager)
@@ -312,6 +333,15 @@ def checksums_file(dataset_name: str) -> epath.Path:
     except ImportError:
         return epath.Path(__file__).parent.parent / "checksums" / f"{dataset_name}.tsv"
     return checksums.path_for(dataset_name)
+
+
+_T = TypeVar("_T")
+
+
+def _then(items: Iterable[_T], callback: Callable[[], None]) -> Iterator[_T]:
+    """`items`, then `callback()` once they are all out (not when the consumer stops early)."""
+    yield from items
+    callback()
 
 
 def _in_key_order(observations: list[Observation]) -> list[Observation]:
