@@ -85,22 +85,58 @@ def random_resized_crop(example: dict, image_size: int, seed: int | None = None,
 
 
 def center_crop(example: dict, image_size: int, dtype: tf.DType = tf.float32) -> tf.Tensor:
-    """Eval mode: as if the shorter side were resized to image_size / 0.875 (256 for 224) and the
-    centre image_size square cut out, but only that square is decoded (then resized, with
-    antialiasing). When the stored shorter side already is that size (the 256px configs at
-    224), the crop is the output: no resize at all."""
+    """Eval mode: the shorter side resized to image_size / 0.875 (256 for 224; the longer side
+    rounded as the 256px configs round it), then the centre image_size square, exactly (the
+    same antialiased bilinear filter as `tf.image.resize`), but only the window under that
+    square decoded. When the stored shorter side already is that size (the 256px configs at
+    224), the crop is the output: no resampling at all."""
     height, width = example["image/height"], example["image/width"]
-    short = tf.minimum(height, width)
-    resized_short = round(image_size / EVAL_CROP_FRACTION)
-    side = tf.maximum(1, tf.cast(tf.round(image_size * short / resized_short), tf.int32))
-    window = tf.stack([(height - side) // 2, (width - side) // 2, side, side])
-    image = tf.io.decode_and_crop_jpeg(example["image"], window, channels=3, dct_method="INTEGER_ACCURATE")
-    image.set_shape((None, None, 3))
+    resized = _resized_size(height, width, round(image_size / EVAL_CROP_FRACTION))
+    top, left = (resized[0] - image_size) // 2, (resized[1] - image_size) // 2  # the crop, in resized pixels
+    if_stored_at_size = tf.reduce_all(resized == tf.stack([height, width]))
     return tf.cond(
-        side == image_size,
-        lambda: tf.ensure_shape(tf.cast(image, dtype), (image_size, image_size, 3)),  # the 256px configs
-        lambda: _as(tf.image.resize(image, (image_size, image_size), antialias=True), dtype),
+        if_stored_at_size,
+        lambda: _decoded_crop(example["image"], tf.stack([top, left, image_size, image_size]), image_size, dtype),
+        lambda: _resized_crop(example["image"], tf.stack([height, width]), resized, tf.stack([top, left]), image_size,
+                              dtype),
     )
+
+
+def _resized_size(height: tf.Tensor, width: tf.Tensor, short_side: int) -> tf.Tensor:
+    """(height, width) with the shorter side at `short_side`, the other rounded as
+    `clean_images.resize.ShorterSide.target` rounds it (half to even, like Python's round)."""
+    short = tf.cast(tf.minimum(height, width), tf.float64)
+    scale = short_side / short
+
+    def other(side: tf.Tensor) -> tf.Tensor:
+        return tf.maximum(1, tf.cast(tf.round(tf.cast(side, tf.float64) * scale), tf.int32))
+
+    return tf.where(height <= width, tf.stack([short_side, other(width)]), tf.stack([other(height), short_side]))
+
+
+def _decoded_crop(jpeg: tf.Tensor, window: tf.Tensor, image_size: int, dtype: tf.DType) -> tf.Tensor:
+    image = tf.io.decode_and_crop_jpeg(jpeg, window, channels=3, dct_method="INTEGER_ACCURATE")
+    return tf.ensure_shape(tf.cast(image, dtype), (image_size, image_size, 3))
+
+
+def _resized_crop(
+    jpeg: tf.Tensor, size: tf.Tensor, resized: tf.Tensor, crop: tf.Tensor, image_size: int, dtype: tf.DType
+) -> tf.Tensor:
+    """The `image_size` square at `crop` of the image resized to `resized`: the source window
+    under it (plus the filter's reach) is decoded and resampled with the whole image's scale."""
+    scale = tf.cast(resized, tf.float32) / tf.cast(size, tf.float32)
+    reach = tf.cast(tf.math.ceil(tf.maximum(1.0, 1.0 / scale)), tf.int32) + 1  # the triangle's support, in source pixels
+    start = tf.cast(tf.math.floor(tf.cast(crop, tf.float32) / scale), tf.int32) - reach
+    stop = tf.cast(tf.math.ceil(tf.cast(crop + image_size, tf.float32) / scale), tf.int32) + reach
+    start, stop = tf.maximum(start, 0), tf.minimum(stop, size)
+    window = tf.concat([start, stop - start], axis=0)
+    image = tf.io.decode_and_crop_jpeg(jpeg, window, channels=3, dct_method="INTEGER_ACCURATE")
+    resampled = tf.raw_ops.ScaleAndTranslate(  # what tf.image.resize(antialias=True) runs, shifted to the window
+        images=tf.cast(image, tf.float32)[None], size=[image_size, image_size], scale=scale,
+        translation=tf.cast(start, tf.float32) * scale - tf.cast(crop, tf.float32), kernel_type="triangle",
+        antialias=True,
+    )[0]
+    return _as(tf.ensure_shape(resampled, (image_size, image_size, 3)), dtype)
 
 
 def _as(resized: tf.Tensor, dtype: tf.DType) -> tf.Tensor:

@@ -71,14 +71,20 @@ def test_eval_mode_crops_only_when_the_shorter_side_is_already_256(photo):
     assert np.abs(got[:, -1].astype(int) - expected[:, -1]).max() <= 4
 
 
-def test_eval_mode_is_resize_256_then_centre_crop_224(photo):
-    jpeg, example = _example(photo, (700, 525))
+@pytest.mark.parametrize(
+    ("size", "resized"),
+    [((700, 525), (256, 341)), ((525, 700), (341, 256)), ((200, 150), (256, 341)), ((1000, 257), (256, 996))],
+)
+def test_eval_mode_is_resize_256_then_centre_crop_224(photo, size, resized):
+    """Exactly: only the window under the crop is decoded, but resampled as the whole image would be
+    (so a 256px config's stored image, cropped, matches it up to its JPEG re-encoding)."""
+    jpeg, example = _example(photo, size)
     got = reading.center_crop(example, 224).numpy()
     full = tf.io.decode_jpeg(jpeg, channels=3, dct_method="INTEGER_ACCURATE")
-    resized = tf.image.resize(full, (256, 341), antialias=True).numpy()  # shorter side 525 -> 256
-    reference = resized[16:240, 58:282]
+    whole = tf.image.resize(full, resized, antialias=True).numpy()  # shorter side to 256, the other rounded
+    top, left = (resized[0] - 224) // 2, (resized[1] - 224) // 2
     assert got.shape == (224, 224, 3)
-    assert np.abs(got - reference).mean() < 2.0  # crop-then-resize equals resize-then-crop up to edges
+    np.testing.assert_allclose(got, whole[top : top + 224, left : left + 224], atol=0.01)
 
 
 def test_train_mode_crops_flips_and_resizes_with_a_seed(photo):
