@@ -169,14 +169,27 @@ def find_groups(digests: Sequence[bytes | str], hashes: np.ndarray) -> list[tupl
 
 
 def _near_groups(codes: np.ndarray) -> list[list[int]]:
-    """Rows within NEAR_DISTANCE bits of an earlier row that heads a group, grouped under it."""
-    index = _index(codes)
+    """Rows within NEAR_DISTANCE bits of an earlier row that heads a group, grouped under it.
+
+    A row is only ever found by a query before it, and not once grouped: the index drops
+    both kinds as it goes (rebuilt when a fifth of it is dead), which halves the work on
+    distinct photos and saves most of it where thousands of files are one photo.
+    """
     grouped = np.zeros(len(codes), bool)
     groups = []
+    held = np.arange(len(codes))  # the rows the index holds, by index label
+    index = _index(codes)
     for start in range(0, len(codes), _QUERY_BATCH):
         queries = np.arange(start, min(start + _QUERY_BATCH, len(codes)))
         queries = queries[~grouped[queries]]
+        if not len(queries):
+            continue
+        alive = len(codes) - start - int(np.count_nonzero(grouped[start:]))
+        if alive < 0.8 * len(held):
+            held = start + np.flatnonzero(~grouped[start:])
+            index = _index(np.ascontiguousarray(codes[held]))
         limits, _, found = index.range_search(codes[queries], NEAR_DISTANCE + 1)  # faiss: distance < radius
+        found = held[found]
         for q, first in enumerate(queries):
             if grouped[first]:  # joined an earlier group of this batch
                 continue
