@@ -205,9 +205,11 @@ def _near_groups(codes: np.ndarray) -> list[list[int]]:
 def _index(codes: np.ndarray):
     """An exact faiss binary index holding `codes`.
 
-    Brute force, but in C on both cores: 1.6 s and 21 MiB for 130k hashes (Dacon's size).
-    faiss' inverted file, the sub-quadratic choice, measured worse at that size: 5.6 s,
-    ~800 MiB more, and 92.5% of the planted near copies found (benchmarks/duplicates.py).
+    Brute force, but in C on both cores (and only over rows still findable: see `_near_groups`):
+    9.3 s for 127k distinct generated hashes, Dacon's size.
+    faiss' inverted file, the sub-quadratic choice, measured worse at that size (on the
+    earlier benchmark's thumbnails): 5.6 s, but ~800 MiB more and only 92.5% of the planted
+    near copies found (benchmarks/duplicates.py).
     """
     import logging  # pylint: disable=g-import-not-at-top
 
