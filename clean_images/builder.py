@@ -16,6 +16,7 @@ import collections
 import dataclasses
 import importlib
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent import futures
 from typing import Any, ClassVar, TypeVar
@@ -240,9 +241,17 @@ class CleanImageBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True)
         return {p.metadata_key: p.summarize(_in_key_order(observations[p.metadata_key].all())) for p in self._passes}
 
     def _summarize_in_background(self) -> None:
-        pool = futures.ThreadPoolExecutor(1, thread_name_prefix="summarize")
-        self._current_build.summaries = pool.submit(self._summarize_passes)
-        pool.shutdown(wait=False)  # the thread ends with its one task
+        """A daemon thread: if writing the shards fails meanwhile, exiting does not wait for it."""
+        summaries: futures.Future[dict[str, Any]] = futures.Future()
+
+        def summarize() -> None:
+            try:
+                summaries.set_result(self._summarize_passes())
+            except BaseException as e:  # pylint: disable=broad-except  # re-raised by result(), on the main thread
+                summaries.set_exception(e)
+
+        threading.Thread(target=summarize, name="summarize", daemon=True).start()
+        self._current_build.summaries = summaries
 
     def _split_generators(self, dl_manager: tfds.download.DownloadManager):
         plan = self._locate_and_plan(dl_manager)

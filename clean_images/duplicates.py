@@ -22,9 +22,9 @@ import xxhash
 from clean_images.hooks import DatasetPass, Image, Observation
 
 HASH_BITS = 256
-# Chosen from a measured precision/recall curve (benchmarks/duplicates.py, 1,240 images):
-# every re-encoded, resized and brightened copy within 46 bits, crops of up to 4% a side
-# within 76 (97.5% within 64), distinct images 82 or more apart (real photos: 104).
+# Chosen from a measured precision/recall curve (benchmarks/duplicates.py, 3,600 images):
+# every re-encoded and brightened copy within 16 bits, resized within 58, crops of up to 4%
+# a side within 68 (99% within 64), distinct images 80 or more apart (real photos: 104).
 NEAR_DISTANCE = 64
 _QUERY_BATCH = 256  # bounds the results held at once, even when thousands of files are one photo
 _SIDE = 16  # the image is area-averaged to _SIDE x _SIDE grey, whose 256 DCT coefficients make the hash
