@@ -88,6 +88,12 @@ def digests_and_hashes(values: Sequence[bytes]) -> tuple[list[bytes], np.ndarray
     return [v[:_DIGEST_BYTES] for v in values], perceptual_hashes(thumbnails)
 
 
+def _unpacked(condensed: Sequence[bytes]) -> tuple[list[bytes], np.ndarray]:
+    """Condensed observations (digest + packed hash) to digests and an (n, 32) hash array."""
+    hashes = b"".join(v[_DIGEST_BYTES:] for v in condensed)
+    return [v[:_DIGEST_BYTES] for v in condensed], np.frombuffer(hashes, np.uint8).reshape(-1, HASH_BITS // 8)
+
+
 class Duplicates(DatasetPass):
     """`info.metadata["duplicates"]`: exact and near-duplicate groups over all splits, and their counts."""
 
@@ -97,7 +103,7 @@ class Duplicates(DatasetPass):
         """A 16-byte digest of its bytes, then its 16 x 16 grey thumbnail (272 bytes in all).
 
         Only what must see the pixels runs here, in the sanitation threads: two C calls. The
-        hashes are computed in `summarize`, all at once.
+        hashes are computed on the main thread, 4,096 at a time (`condense`).
         """
         return xxhash.xxh3_128_digest(image.jpeg) + thumbnail(image).tobytes()
 
@@ -113,10 +119,7 @@ class Duplicates(DatasetPass):
         return condensed
 
     def summarize(self, observations: list[Observation]) -> dict[str, Any]:
-        values = self.condense([o.value for o in observations])
-        digests = [v[:_DIGEST_BYTES] for v in values]
-        hashes = np.frombuffer(b"".join(v[_DIGEST_BYTES:] for v in values), np.uint8).reshape(len(values), HASH_BITS // 8)
-        groups = find_groups(digests, hashes)
+        groups = find_groups(*_unpacked(self.condense([o.value for o in observations])))
         crossing = {
             "label": [n for n, (_, members) in enumerate(groups) if _crosses_labels(members, observations)],
             "split": [n for n, (_, members) in enumerate(groups) if _crosses_splits(members, observations)],

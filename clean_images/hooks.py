@@ -107,7 +107,7 @@ class DatasetPass(abc.ABC):
         """A small value (bytes, or JSON-able) for one sanitized full-size image.
 
         It runs in the sanitation threads, where any Python work holds the GIL that TFDS's
-        serializer needs: do there only what needs the pixels, and the rest in `summarize`.
+        serializer needs: do there only what needs the pixels, and the rest in `condense` or `summarize`.
         """
 
     def condense(self, values: list[Any]) -> list[Any]:

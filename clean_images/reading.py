@@ -94,9 +94,9 @@ def center_crop(example: dict, image_size: int, dtype: tf.DType = tf.float32) ->
     height, width = example["image/height"], example["image/width"]
     resized = _resized_size(height, width, round(image_size / EVAL_CROP_FRACTION))
     top, left = (resized[0] - image_size) // 2, (resized[1] - image_size) // 2  # the crop, in resized pixels
-    if_stored_at_size = tf.reduce_all(resized == tf.stack([height, width]))
+    stored_at_size = tf.reduce_all(resized == tf.stack([height, width]))
     return tf.cond(
-        if_stored_at_size,
+        stored_at_size,
         lambda: _decoded_crop(example["image"], tf.stack([top, left, image_size, image_size]), image_size, dtype),
         lambda: _resized_crop(example["image"], tf.stack([height, width]), resized, tf.stack([top, left]), image_size,
                               dtype),
