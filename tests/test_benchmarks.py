@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import zipfile
 
@@ -47,6 +48,20 @@ def test_a_contender_that_cannot_build_the_archive_is_reported_and_the_rest_meas
     assert out.count("TFDS cats_vs_dogs 4.0.1: FAILED") == 1, out  # not run again in round 2
     assert "pet_images / TFDS cats_vs_dogs: none, TFDS cats_vs_dogs 4.0.1 failed on this archive" in out
     assert "pet_images / full-decode floor: " in out and "| pet_images (this project) | " in out
+
+
+def test_only_runs_the_named_contenders_and_the_ratios_between_them(tmp_path):
+    archive = tmp_path / "kagglecatsanddogs_5340.zip"
+    write_pet_archive(str(archive), images_per_class=10, faults={}, seed=5)
+    floors = ("floor: read every member", "floor: read + full decode, all cores")
+    out = _run(tmp_path, "benchmarks.build", "--archive", str(archive), "--repeat", "2",
+               *(arg for name in floors for arg in ("--only", name)))
+    table = [line for line in out.splitlines() if line.startswith("| ") and not line.startswith(("| contender", "| ---"))]
+    assert [line.split(" | ")[0][2:] for line in table] == list(floors), out
+    assert "x (per round" not in out and "failed" not in out, out  # no ratio names a contender that did not run
+    wrong = subprocess.run([sys.executable, "-m", "benchmarks.build", "--archive", str(archive), "--only", "TFDS"],
+                           capture_output=True, text=True, timeout=300, check=False)
+    assert wrong.returncode == 2 and "no contender named ['TFDS']" in wrong.stderr, wrong.stderr
 
 
 def _app1(payload: bytes) -> bytes:
