@@ -198,7 +198,6 @@ def _near_groups(codes: np.ndarray) -> list[list[int]]:
             first = queries[q]
             if grouped[first]:  # joined an earlier group of this batch
                 continue
-            grouped[first] = True
             near = found[limits[q] : limits[q + 1]]
             near = np.sort(near[(near > first) & ~grouped[near]])
             if len(near):
