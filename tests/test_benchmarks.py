@@ -87,7 +87,9 @@ def test_read_benchmark_runs_every_contender(tmp_path):
                  "keras image_dataset_from_directory", "keras image_dataset_from_directory, autotuner off",
                  "PIL loop (1 core)", "ceiling: read + full-scale decode only", "ceiling: read + 1/8-scale decode only",
                  "training_pipeline(mode='eval'), 256px", "training_pipeline(mode='train'), 256px",
-                 "keras image_dataset_from_directory, 256px images, autotuner off"):
+                 "keras image_dataset_from_directory, 256px images, autotuner off",
+                 "training_pipeline(mode='eval'), 256px, TF_CPU_ALLOCATOR_USE_BFC=1",
+                 "keras image_dataset_from_directory, autotuner off, TF_CPU_ALLOCATOR_USE_BFC=1"):
         assert f"| {name} |" in out, out
     assert "eval input, 256px config vs full config: PSNR median" in out
 
@@ -97,3 +99,10 @@ def test_landmark_benchmark_reports_both_splits(tmp_path):
                "--configs", "full,256px")
     assert out.count("| train |") == 2 and out.count("| test | 20 |") == 2, out
     assert "landmark_images/256px" in out, out
+
+
+def test_read_contenders_refuse_an_unknown_allocator():
+    from benchmarks.contenders import read_ours
+
+    with pytest.raises(ValueError, match="allocator must be 'default' or 'bfc'"):
+        read_ours("unused", "224", allocator="tcmalloc")
