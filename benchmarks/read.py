@@ -80,21 +80,22 @@ def main() -> None:
     data_dir, folder = prepare(args.workdir, args.images)
     _, folder_256 = prepare(args.workdir, args.images, "256px")
     size = str(args.size)
+    ours_bfc = {f"training_pipeline(mode='{mode}'), 256px, {BFC}": ["read_ours", str(data_dir), size, "float32", "256px",
+                                                                  mode, "bfc"] for mode in ("eval", "train")}
+    keras_bfc = f"keras image_dataset_from_directory, autotuner off, {BFC}"
     contenders = {
         "training_pipeline(mode='eval'), 256px": ["read_ours", str(data_dir), size, "float32", "256px", "eval"],
         "training_pipeline(mode='train'), 256px": ["read_ours", str(data_dir), size, "float32", "256px", "train"],
         "training_pipeline(mode='eval', dtype=tf.uint8), 256px": ["read_ours", str(data_dir), size, "uint8", "256px", "eval"],
         "training_pipeline(mode='train', dtype=tf.uint8), 256px": ["read_ours", str(data_dir), size, "uint8", "256px", "train"],
         "training_pipeline(mode='eval'), full": ["read_ours", str(data_dir), size, "float32", "full", "eval"],
-        f"training_pipeline(mode='eval'), 256px, {BFC}": ["read_ours", str(data_dir), size, "float32", "256px", "eval", "bfc"],
-        f"training_pipeline(mode='train'), 256px, {BFC}": ["read_ours", str(data_dir), size, "float32", "256px", "train",
-                                                           "bfc"],
+        **ours_bfc,
         "keras image_dataset_from_directory, 256px images, autotuner off": ["read_keras", str(folder_256), size, "off"],
         "clean_images.reading.training_pipeline": ["read_ours", str(data_dir), size],
         "training_pipeline(dtype=tf.uint8)": ["read_ours", str(data_dir), size, "uint8"],
         "keras image_dataset_from_directory": ["read_keras", str(folder), size],
         "keras image_dataset_from_directory, autotuner off": ["read_keras", str(folder), size, "off"],
-        f"keras image_dataset_from_directory, autotuner off, {BFC}": ["read_keras", str(folder), size, "off", "bfc"],
+        keras_bfc: ["read_keras", str(folder), size, "off", "bfc"],
         "PIL loop (1 core)": ["read_pil", str(folder), size],
         "ceiling: read + full-scale decode only": ["decode_ceiling", str(folder), "1"],
         "ceiling: read + 1/8-scale decode only": ["decode_ceiling", str(folder), "8"],
@@ -124,13 +125,11 @@ def main() -> None:
                  "training_pipeline(mode='eval', dtype=tf.uint8), 256px",
                  "training_pipeline(mode='train', dtype=tf.uint8), 256px",
                  "training_pipeline(mode='eval'), full", "keras image_dataset_from_directory, 256px images, autotuner off",
-                 f"training_pipeline(mode='eval'), 256px, {BFC}", f"training_pipeline(mode='train'), 256px, {BFC}",
-                 f"keras image_dataset_from_directory, autotuner off, {BFC}"):
+                 *ours_bfc, keras_bfc):
         print(f"  {name}: {rates[name] / baseline:.2f}x")
-    keras_bfc = rates[f"keras image_dataset_from_directory, autotuner off, {BFC}"]
-    print(f"float32 with {BFC} against Keras with it too ({keras_bfc:,.0f} img/s):")
-    for name in (f"training_pipeline(mode='eval'), 256px, {BFC}", f"training_pipeline(mode='train'), 256px, {BFC}"):
-        print(f"  {name}: {rates[name] / keras_bfc:.2f}x")
+    print(f"float32 with {BFC} against Keras with it too ({rates[keras_bfc]:,.0f} img/s):")
+    for name in ours_bfc:
+        print(f"  {name}: {rates[name] / rates[keras_bfc]:.2f}x")
     median, p5 = eval_input_psnr(data_dir, args.size)
     print(f"eval input, 256px config vs full config: PSNR median {median:.1f} dB, 5th percentile {p5:.1f} dB")
 
