@@ -221,6 +221,14 @@ def _use_allocator(allocator: str) -> None:
         os.environ["TF_CPU_ALLOCATOR_USE_BFC"] = "1"
 
 
+def _without_autotuner(tf):
+    """`clean_images.reading.without_autotuner`, restated: importing that module imports TFDS
+    (~10 MiB), which a Keras user's process would not hold and its peak RSS must not count."""
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return options
+
+
 def _timed_drain(make_dataset) -> dict:
     """Images read and the seconds from building the pipeline to the end of its epoch (imports excluded)."""
     start = time.perf_counter()
@@ -248,13 +256,12 @@ def read_keras(folder: str, size: str, autotune: str = "on", allocator: str = "d
 
     if autotune not in ("on", "off"):
         raise ValueError(f"autotune must be 'on' or 'off', not {autotune!r}")
-    from clean_images.reading import without_autotuner
 
     def make_dataset() -> tf.data.Dataset:
         dataset = tf.keras.utils.image_dataset_from_directory(
             folder, image_size=(int(size), int(size)), batch_size=64, shuffle=True, seed=0, verbose=False
         ).prefetch(tf.data.AUTOTUNE)
-        return dataset if autotune == "on" else dataset.with_options(without_autotuner())
+        return dataset if autotune == "on" else dataset.with_options(_without_autotuner(tf))
 
     return _timed_drain(make_dataset)
 
@@ -278,15 +285,12 @@ def decode_ceiling(folder: str, ratio: str) -> dict:
     beats it on this CPU, so its rate over Keras' is the ceiling of their speed-up."""
     import tensorflow as tf
 
-    from clean_images.parallel import worker_count
-    from clean_images.reading import without_autotuner
-
     start = time.perf_counter()  # listing included, as in Keras' loader
     paths = sorted(str(path) for path in pathlib.Path(folder).rglob("*.jpg"))
     dataset = tf.data.Dataset.from_tensor_slices(paths).map(
         lambda path: tf.io.decode_jpeg(
             tf.io.read_file(path), channels=3, ratio=int(ratio), dct_method="INTEGER_FAST")[-1, -1],  # one pixel out
-        num_parallel_calls=worker_count()).batch(64).with_options(without_autotuner())
+        num_parallel_calls=len(os.sched_getaffinity(0))).batch(64).with_options(_without_autotuner(tf))
     count = sum(int(pixels.shape[0]) for pixels in dataset)
     return {"images": count, "pipeline_seconds": time.perf_counter() - start}
 

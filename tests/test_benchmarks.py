@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -107,3 +108,18 @@ def test_read_contenders_refuse_an_unknown_allocator():
 
     with pytest.raises(ValueError, match="allocator must be 'default' or 'bfc'"):
         read_ours("unused", "224", allocator="tcmalloc")
+
+
+def test_keras_contender_holds_no_tfds(tmp_path):
+    # Its peak RSS is the bar ours must stay under: it must not carry TFDS's (or this package's) imports.
+    from PIL import Image
+
+    for label in ("Cat", "Dog"):
+        (tmp_path / label).mkdir()
+        Image.new("RGB", (40, 30), (200, 10, 10)).save(tmp_path / label / "0.jpg")
+    code = ("import json, sys; from benchmarks.contenders import read_keras; "
+            f"result = read_keras({str(tmp_path)!r}, '16', 'off'); "
+            "print(json.dumps([result['images'], sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('tensorflow_datasets', 'clean_images'))]))")
+    images, imported = json.loads(run_ok([sys.executable, "-c", code]).stdout.strip().splitlines()[-1])
+    assert images == 2 and imported == []
