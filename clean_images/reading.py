@@ -22,7 +22,7 @@
   a quarter of the memory of float32; cast (or rescale) inside the model. float32 batches
   over 32 MB (64 at 224 px) are a fresh glibc `mmap` each, faulted in page by page, unless
   TensorFlow's pooling allocator is on (`TF_CPU_ALLOCATOR_USE_BFC=1` before its first op):
-  1.5-1.6x faster here. Not set for you: it changes the whole process's memory behaviour.
+  1.5-1.7x faster here. Not set for you: it changes the whole process's memory behaviour.
 """
 
 from __future__ import annotations
