@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 
 class CleanImagesError(Exception):
     """Base class: a build stopped on purpose, before publishing anything."""
@@ -62,6 +64,21 @@ class WeightsError(CleanImagesError, ValueError):
 
 class ReportCommandError(CleanImagesError):
     """`python -m clean_images.report` cannot print a report (not built, unknown name): says how to fix it."""
+
+
+class NotBuiltError(CleanImagesError, FileNotFoundError):
+    """A dataset read by name before it was built: says the `tfds build` command that builds it."""
+
+
+def build_command(dataset: str, config: str, data_dir: str | None) -> str:
+    """The `tfds build` command for one config (its package imported), as every "not built" error gives it."""
+    where = f" --data_dir {shlex.quote(data_dir)}" if data_dir is not None else ""
+    return f"tfds build {dataset} --config {config} --imports {dataset}{where}"
+
+
+def not_built_message(name: str, dataset: str, config: str, found_in: str, data_dir: str | None) -> str:
+    """What every reader of a dataset by name says when it is not built (`name` as the user gave it)."""
+    return f"{name} is not built: no dataset_info.json in {found_in}. Build it first: {build_command(dataset, config, data_dir)}"
 
 
 class AccountingError(CleanImagesError, AssertionError):

@@ -33,6 +33,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from clean_images import duplicates
+from clean_images.errors import NotBuiltError, not_built_message
 from clean_images.parallel import worker_count
 
 _RATIOS = (8, 4, 2)
@@ -71,19 +72,30 @@ def _read_config(data_dir: str, seed: int | None) -> tfds.ReadConfig:
 EVAL_CROP_FRACTION = 0.875  # "shorter side 256, centre crop 224": the ImageNet evaluation convention
 
 
-def random_resized_crop(example: dict, image_size: int, seed: int | None = None, dtype: tf.DType = tf.float32) -> tf.Tensor:
+def random_resized_crop(
+    example: dict, image_size: int, seed: tf.Tensor | None = None, dtype: tf.DType = tf.float32
+) -> tf.Tensor:
     """Train mode: a random crop (8-100 % of the area, aspect 3/4-4/3), decoding only that crop
-    (`decode_and_crop_jpeg`), a random left-right flip, then a resize to image_size x image_size."""
-    shape = tf.stack([example["image/height"], example["image/width"], 3])
-    seed = None if seed is None else seed + 1  # TF's random ops take op seed 0 for "unseeded" (refused under op determinism)
-    begin, size, _ = tf.image.sample_distorted_bounding_box(
-        tf.cast(shape, tf.int32), bounding_boxes=tf.constant([[[0.0, 0.0, 1.0, 1.0]]]), seed=seed,
-        min_object_covered=0.1, aspect_ratio_range=(3 / 4, 4 / 3), area_range=(0.08, 1.0), max_attempts=10,
-        use_image_if_no_bounding_boxes=True,
-    )
+    (`decode_and_crop_jpeg`), a random left-right flip, then a resize to image_size x image_size.
+
+    `seed`: a stateless seed (shape [2]): the same seed, the same crop and flip, whichever thread
+    of a parallel map runs it; None: new ones every call.
+    """
+    shape = tf.cast(tf.stack([example["image/height"], example["image/width"], 3]), tf.int32)
+    box = {"bounding_boxes": tf.constant([[[0.0, 0.0, 1.0, 1.0]]]), "min_object_covered": 0.1,
+           "aspect_ratio_range": (3 / 4, 4 / 3), "area_range": (0.08, 1.0), "max_attempts": 10,
+           "use_image_if_no_bounding_boxes": True}
+    if seed is None:
+        begin, size, _ = tf.image.sample_distorted_bounding_box(shape, **box)
+    else:
+        crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+        begin, size, _ = tf.image.stateless_sample_distorted_bounding_box(shape, seed=crop_seed, **box)
     window = tf.stack([begin[0], begin[1], size[0], size[1]])
     image = tf.io.decode_and_crop_jpeg(example["image"], window, channels=3, dct_method="INTEGER_FAST")
-    image = tf.image.random_flip_left_right(image, seed=seed)
+    if seed is None:
+        image = tf.image.random_flip_left_right(image)
+    else:
+        image = tf.image.stateless_random_flip_left_right(image, flip_seed)
     return _as(tf.image.resize(image, (image_size, image_size)), dtype)
 
 
@@ -144,9 +156,9 @@ def _resized_crop(
 
 
 def _as(resized: tf.Tensor, dtype: tf.DType) -> tf.Tensor:
-    if dtype.is_integer:
-        return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), dtype)
-    return tf.cast(resized, dtype)
+    """Pixels in 0..255 (resampling can overshoot by rounding errors), rounded for integer types."""
+    resized = tf.clip_by_value(resized, 0.0, 255.0)
+    return tf.cast(tf.round(resized), dtype) if dtype.is_integer else tf.cast(resized, dtype)
 
 
 def training_pipeline(
@@ -181,7 +193,8 @@ def training_pipeline(
         data_dir: where the dataset was built (TFDS's default when None).
         shuffle: shuffle files and examples (a 1,024-example buffer of encoded bytes); default:
             True in "train" and "resize" modes, False in "eval" (the stored order).
-        seed: for the shuffles and the random crops and flips; None: new ones every epoch.
+        seed: for the shuffles and the random crops and flips: the same seed, the same batches
+            (each epoch new ones, the same again in another run); None: new ones every epoch.
         dtype: tf.float32 (values 0..255, like Keras' loaders) or tf.uint8 (rounded, a quarter
             of the memory).
         drop_remainder: drop the last, smaller batch (static batch shapes, e.g. for TPUs).
@@ -195,6 +208,9 @@ def training_pipeline(
         raise ValueError(f"mode must be 'train', 'eval' or 'resize', not {mode!r}")
     shuffle = mode != "eval" if shuffle is None else shuffle
     builder = tfds.builder(name, data_dir=data_dir)
+    if not builder.is_prepared():  # else TFDS's bare AssertionError, deep in as_dataset
+        config = builder.builder_config.name if builder.builder_config else ""
+        raise NotBuiltError(not_built_message(name, builder.name, config, builder.data_dir, data_dir))
     dataset = builder.as_dataset(
         split=split,
         shuffle_files=shuffle,
@@ -208,19 +224,29 @@ def training_pipeline(
     if shuffle:
         dataset = dataset.shuffle(1024, seed=seed)  # encoded bytes, ~30 MB: cheap to hold
     decode = {
-        "train": lambda e: random_resized_crop(e, image_size, seed, dtype),
-        "eval": lambda e: center_crop(e, image_size, dtype),
-        "resize": lambda e: decode_resized(e, image_size, dtype),
+        "train": lambda e, element_seed: random_resized_crop(e, image_size, element_seed, dtype),
+        "eval": lambda e, _: center_crop(e, image_size, dtype),
+        "resize": lambda e, _: decode_resized(e, image_size, dtype),
     }[mode]
+    if mode == "train" and seed is not None:
+        dataset = tf.data.Dataset.zip((dataset, _element_seeds(seed)))
 
-    def to_batch_element(example: dict):
+    def to_batch_element(example: dict, element_seed: tf.Tensor | None = None):
         if extras:
-            return decode(example), example["label"], {key: example[key] for key in extras}
-        return decode(example), example["label"]
+            return decode(example, element_seed), example["label"], {key: example[key] for key in extras}
+        return decode(example, element_seed), example["label"]
 
-    dataset = dataset.map(to_batch_element, num_parallel_calls=worker_count(), deterministic=not shuffle)
+    deterministic = seed is not None or not shuffle  # a seed promises the same batches
+    dataset = dataset.map(to_batch_element, num_parallel_calls=worker_count(), deterministic=deterministic)
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder).prefetch(2)  # two batches hide the next
     return dataset.with_options(without_autotuner())
+
+
+def _element_seeds(seed: int) -> tf.data.Dataset:
+    """One stateless seed per example, new each epoch, the same for the same `seed` in any run (a
+    stateful random op seeded once would hand out its draws in whatever order the map's threads ask)."""
+    return tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).map(
+        lambda draw: tf.stack([draw, tf.constant(seed, tf.int64)]))
 
 
 def without_duplicates(dataset: tf.data.Dataset, info: tfds.core.DatasetInfo) -> tf.data.Dataset:

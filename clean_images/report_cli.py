@@ -16,7 +16,6 @@ import contextlib
 import importlib
 import os
 import re
-import shlex
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -27,7 +26,7 @@ from etils import epath
 
 from clean_images import report as report_lib
 from clean_images.duplicates import Duplicates
-from clean_images.errors import ReportCommandError
+from clean_images.errors import ReportCommandError, build_command, not_built_message
 from clean_images.sanitize import STORED
 
 KNOWN_DATASETS = ("pet_images", "landmark_images")
@@ -91,13 +90,8 @@ def _build_hint(path: epath.Path) -> str:
     """The `tfds build` command for a `<data_dir>/<name>/<config>/<version>` path, else its general form."""
     if _VERSION_DIR.match(path.name) and path.parent.parent.name in KNOWN_DATASETS:
         name, config, root = path.parent.parent.name, path.parent.name, path.parent.parent.parent
-        return f"Build it first: {_build_command(name, config, os.fspath(root))}"
+        return f"Build it first: {build_command(name, config, os.fspath(root))}"
     return "Give the version folder of a built dataset (<data_dir>/<name>/<config>/<version>), or build it first."
-
-
-def _build_command(name: str, config: str, data_dir: str | None) -> str:
-    where = f" --data_dir {shlex.quote(data_dir)}" if data_dir is not None else ""
-    return f"tfds build {name} --config {config} --imports {name}{where}"
 
 
 def _from_name(name: str, data_dir: str | None) -> tfds.core.DatasetBuilder:
@@ -116,10 +110,7 @@ def _from_name(name: str, data_dir: str | None) -> tfds.core.DatasetBuilder:
         prepared = builder.is_prepared()
     if not prepared:
         config = builder.builder_config.name if builder.builder_config else ""
-        raise ReportCommandError(
-            f"{name} is not built: no dataset_info.json in {builder.data_dir}. "
-            f"Build it first: {_build_command(dataset, config, data_dir)}"
-        )
+        raise ReportCommandError(not_built_message(name, dataset, config, builder.data_dir, data_dir))
     return builder
 
 
