@@ -26,7 +26,7 @@ _MANUAL_STEPS = """\
        ~/dacon_landmark/{train.zip,test.zip,train.csv,category.csv,sample_submission.csv}, or
        ~/dacon_landmark/{train/,test/,train.csv,category.csv,sample_submission.csv}
      Names may be UTF-8 (NFC or macOS NFD) or CP949; CSVs UTF-8, UTF-8 with BOM or CP949.
-  4. Run: tfds build landmark_images --manual_dir ~/dacon_landmark --imports landmark_images
+  4. Run: tfds build landmark_images --config full --manual_dir ~/dacon_landmark --imports landmark_images
 If files and CSV rows disagree, the build stops and lists them; to build without them:
   tfds build landmark_images/full/skip_mismatches=True --imports landmark_images --manual_dir ..."""
 

@@ -25,7 +25,7 @@ _MANUAL_STEPS = f"""\
      (the page https://www.microsoft.com/en-us/download/details.aspx?id=54765 links it).
   2. Put it in a folder of your choice under any name (e.g. ~/pets/kagglecatsanddogs_5340.zip),
      or extract it there so that ~/pets/PetImages/Cat and ~/pets/PetImages/Dog exist.
-  3. Run: tfds build pet_images --manual_dir ~/pets --imports pet_images
+  3. Run: tfds build pet_images --config full --manual_dir ~/pets --imports pet_images
 A known official zip (5340 or 3367a) is checksum-validated; another zip or a folder is
 accepted with a warning."""
 
