@@ -177,8 +177,9 @@ def test_failed_download_explains_manual_dir(tmp_path, monkeypatch):
     _assert_nothing_written(tmp_path / "data")
 
 
-def test_sample_config_builds_offline_from_the_package(tmp_path, decode_silently):
+def test_sample_config_builds_offline_from_the_package(tmp_path, decode_silently, caplog):
     builder = build(pet.Builder, tmp_path, config="sample")
+    assert "checksum" not in caplog.text  # the package's own sample is no unregistered user archive
     report = builder.info.metadata[report_lib.METADATA_KEY]["train"]
     examples = stored_examples(builder)
     assert len(examples) == report["stored"] + report["repaired"] > 40
