@@ -1,4 +1,4 @@
-"""Every error a build can stop with. Each message names the file and says what to do."""
+"""Every error a build (or a read of what it built) can stop with. Each message names the file and says what to do."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import shlex
 
 
 class CleanImagesError(Exception):
-    """Base class: a build stopped on purpose, before publishing anything."""
+    """Base class: a build stopped on purpose, before publishing anything (or a read of one not built)."""
 
 
 class ManualDirError(CleanImagesError, ValueError):

@@ -73,14 +73,16 @@ EVAL_CROP_FRACTION = 0.875  # "shorter side 256, centre crop 224": the ImageNet 
 
 
 def random_resized_crop(
-    example: dict, image_size: int, seed: tf.Tensor | None = None, dtype: tf.DType = tf.float32
+    example: dict, image_size: int, seed: int | tf.Tensor | None = None, dtype: tf.DType = tf.float32
 ) -> tf.Tensor:
     """Train mode: a random crop (8-100 % of the area, aspect 3/4-4/3), decoding only that crop
     (`decode_and_crop_jpeg`), a random left-right flip, then a resize to image_size x image_size.
 
-    `seed`: a stateless seed (shape [2]): the same seed, the same crop and flip, whichever thread
-    of a parallel map runs it; None: new ones every call.
+    `seed`: a stateless seed (an int, or shape [2]): the same seed, the same crop and flip,
+    whichever thread of a parallel map runs it; None: new ones every call.
     """
+    if isinstance(seed, int):
+        seed = tf.constant([seed, 0], tf.int64)
     shape = tf.cast(tf.stack([example["image/height"], example["image/width"], 3]), tf.int32)
     box = {"bounding_boxes": tf.constant([[[0.0, 0.0, 1.0, 1.0]]]), "min_object_covered": 0.1,
            "aspect_ratio_range": (3 / 4, 4 / 3), "area_range": (0.08, 1.0), "max_attempts": 10,
@@ -152,9 +154,10 @@ def _resized_crop(
         translation=tf.cast(start, tf.float32) * scale - tf.cast(crop, tf.float32), kernel_type="triangle",
         antialias=True,
     )[0]
-    # Its normalized weights can sum a rounding error above 1 (255.00006 seen). Bilinear
-    # interpolation (the other modes) cannot overshoot, and a clip there cost 7-15 % of float32 reads.
-    resampled = tf.clip_by_value(resampled, 0.0, 255.0)
+    if not dtype.is_integer:  # (`_as` clips integers anyway)
+        # Its normalized weights can sum a rounding error above 1 (255.00006 seen). Bilinear
+        # interpolation (the other modes) cannot overshoot, and a clip there cost 7-15 % of float32 reads.
+        resampled = tf.clip_by_value(resampled, 0.0, 255.0)
     return _as(tf.ensure_shape(resampled, (image_size, image_size, 3)), dtype)
 
 
@@ -206,6 +209,9 @@ def training_pipeline(
             `without_duplicates`).
         extras: other features to return beside each batch, e.g. ("image/filename", "id"):
             batches are then (images, labels, {feature: values}), e.g. for a submission.
+
+    Raises:
+        NotBuiltError: `name` is not built in `data_dir` (the message gives the `tfds build` command).
     """
     if mode not in ("train", "eval", "resize"):
         raise ValueError(f"mode must be 'train', 'eval' or 'resize', not {mode!r}")
@@ -225,7 +231,7 @@ def training_pipeline(
     if skip_duplicates:
         dataset = without_duplicates(dataset, builder.info)
     if shuffle:
-        dataset = dataset.shuffle(1024, seed=seed)  # encoded bytes, ~30 MB: cheap to hold
+        dataset = dataset.shuffle(1024, seed=seed)  # encoded bytes, ~26 MB at 256px: cheap to hold
     decode = {
         "train": lambda e, element_seed: random_resized_crop(e, image_size, element_seed, dtype),
         "eval": lambda e, _: center_crop(e, image_size, dtype),

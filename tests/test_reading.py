@@ -93,9 +93,10 @@ def test_train_mode_crops_flips_and_resizes_the_same_for_the_same_seed(photo):
     unseeded = [reading.random_resized_crop(example, 160).numpy() for _ in range(3)]
     assert all(c.shape == (160, 160, 3) for c in unseeded)
     assert not np.array_equal(unseeded[0], unseeded[1])  # a new crop every call
-    seeded = [reading.random_resized_crop(example, 160, tf.constant([7, 0], tf.int64)).numpy() for _ in range(2)]
-    np.testing.assert_array_equal(seeded[0], seeded[1])
-    other = reading.random_resized_crop(example, 160, tf.constant([8, 0], tf.int64)).numpy()
+    seeded = [reading.random_resized_crop(example, 160, 7).numpy(),
+              reading.random_resized_crop(example, 160, tf.constant([7, 0], tf.int64)).numpy()]
+    np.testing.assert_array_equal(seeded[0], seeded[1])  # an int seed is the stateless seed [seed, 0]
+    other = reading.random_resized_crop(example, 160, 8).numpy()
     assert not np.array_equal(seeded[0], other)
 
 
