@@ -89,15 +89,13 @@ def random_resized_crop(
            "use_image_if_no_bounding_boxes": True}
     if seed is None:
         begin, size, _ = tf.image.sample_distorted_bounding_box(shape, **box)
+        flip = tf.image.random_flip_left_right
     else:
         crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
         begin, size, _ = tf.image.stateless_sample_distorted_bounding_box(shape, seed=crop_seed, **box)
+        flip = lambda image: tf.image.stateless_random_flip_left_right(image, flip_seed)
     window = tf.stack([begin[0], begin[1], size[0], size[1]])
-    image = tf.io.decode_and_crop_jpeg(example["image"], window, channels=3, dct_method="INTEGER_FAST")
-    if seed is None:
-        image = tf.image.random_flip_left_right(image)
-    else:
-        image = tf.image.stateless_random_flip_left_right(image, flip_seed)
+    image = flip(tf.io.decode_and_crop_jpeg(example["image"], window, channels=3, dct_method="INTEGER_FAST"))
     return _as(tf.image.resize(image, (image_size, image_size)), dtype)
 
 
