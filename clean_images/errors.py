@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import shlex
+from collections.abc import Iterator
+
+from absl import logging
 
 
 class CleanImagesError(Exception):
@@ -79,6 +83,18 @@ def build_command(dataset: str, config: str, data_dir: str | None) -> str:
 def not_built_message(name: str, dataset: str, config: str, found_in: str, data_dir: str | None) -> str:
     """What every reader of a dataset by name says when it is not built (`name` as the user gave it)."""
     return f"{name} is not built: no dataset_info.json in {found_in}. Build it first: {build_command(dataset, config, data_dir)}"
+
+
+@contextlib.contextmanager
+def absl_errors_only() -> Iterator[None]:
+    """TFDS's own warnings off, e.g. that a dataset folder has no dataset_info.json, where a
+    "not built" error follows that says so with the command that builds it."""
+    verbosity = logging.get_verbosity()
+    logging.set_verbosity(logging.ERROR)
+    try:
+        yield
+    finally:
+        logging.set_verbosity(verbosity)
 
 
 class AccountingError(CleanImagesError, AssertionError):

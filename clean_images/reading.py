@@ -33,7 +33,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from clean_images import duplicates
-from clean_images.errors import NotBuiltError, not_built_message
+from clean_images.errors import NotBuiltError, absl_errors_only, not_built_message
 from clean_images.parallel import worker_count
 
 _RATIOS = (8, 4, 2)
@@ -214,8 +214,10 @@ def training_pipeline(
     if mode not in ("train", "eval", "resize"):
         raise ValueError(f"mode must be 'train', 'eval' or 'resize', not {mode!r}")
     shuffle = mode != "eval" if shuffle is None else shuffle
-    builder = tfds.builder(name, data_dir=data_dir)
-    if not builder.is_prepared():  # else TFDS's bare AssertionError, deep in as_dataset
+    with absl_errors_only():  # TFDS warns of the missing folder that the error below names
+        builder = tfds.builder(name, data_dir=data_dir)
+        prepared = builder.is_prepared()
+    if not prepared:  # else TFDS's bare AssertionError, deep in as_dataset
         config = builder.builder_config.name if builder.builder_config else ""
         raise NotBuiltError(not_built_message(name, builder.name, config, builder.data_dir, data_dir))
     dataset = builder.as_dataset(

@@ -12,24 +12,21 @@ needs no TensorFlow; `--outcome stored` reads the examples' file names, as the r
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib
 import os
 import re
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import tensorflow_datasets as tfds
-from absl import logging
 from etils import epath
 
 from clean_images import report as report_lib
 from clean_images.duplicates import Duplicates
-from clean_images.errors import ReportCommandError, build_command, not_built_message
+from clean_images.errors import ReportCommandError, absl_errors_only, build_command, not_built_message
 from clean_images.sanitize import STORED
 
-KNOWN_DATASETS = ("pet_images", "landmark_images")
+KNOWN_DATASETS = ("pet_images", "landmark_images")  # as parsing.DATASETS, which would import TensorFlow
 _VERSION_DIR = re.compile(r"^\d+\.\d+\.\d+$")
 _KNOWN = (
     f"Known here: {', '.join(KNOWN_DATASETS)} (e.g. pet_images/sample). For a dataset directory, give its path "
@@ -97,7 +94,7 @@ def _build_hint(path: epath.Path) -> str:
 def _from_name(name: str, data_dir: str | None) -> tfds.core.DatasetBuilder:
     dataset = _import_dataset_package(name)
     try:
-        with _absl_errors_only():  # TFDS warns that a data folder is missing: the error below says more
+        with absl_errors_only():  # TFDS warns that a data folder is missing: the error below says more
             builder = tfds.builder(name, data_dir=data_dir)
     except tfds.core.registered.DatasetNotFoundError:
         raise ReportCommandError(
@@ -106,7 +103,7 @@ def _from_name(name: str, data_dir: str | None) -> tfds.core.DatasetBuilder:
         ) from None
     except ValueError as e:  # an unknown config or version: TFDS's message lists the known ones
         raise ReportCommandError(f"{name!r} is not a dataset TFDS knows: {e}") from None
-    with _absl_errors_only():
+    with absl_errors_only():
         prepared = builder.is_prepared()
     if not prepared:
         config = builder.builder_config.name if builder.builder_config else ""
@@ -124,16 +121,6 @@ def _import_dataset_package(name: str) -> str:
             raise  # the package exists but lacks a dependency: its own error says which
         raise ReportCommandError(f"Unknown dataset {dataset!r}: no Python package {dataset!r} to import. {_KNOWN}") from None
     return dataset
-
-
-@contextlib.contextmanager
-def _absl_errors_only() -> Iterator[None]:
-    verbosity = logging.get_verbosity()
-    logging.set_verbosity(logging.ERROR)
-    try:
-        yield
-    finally:
-        logging.set_verbosity(verbosity)
 
 
 def render(builder: tfds.core.DatasetBuilder, name_or_dir: str, outcome: str | None) -> str:
