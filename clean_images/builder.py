@@ -85,6 +85,14 @@ class CleanImageBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True)
     # Run on every config that stores images; a dataset may add its own or opt out.
     DATASET_PASSES: ClassVar[tuple[DatasetPass, ...]] = (Duplicates(),)
 
+    def __init_subclass__(cls, **kwargs: Any):
+        """Configs take the dataset's VERSION: TFDS's "closely match" list for a mistyped config
+        compares name:version, and with no version on the configs it lists none of them."""
+        for config in vars(cls).get("BUILDER_CONFIGS", ()):
+            if config.version is None:
+                config.version = cls.VERSION
+        super().__init_subclass__(**kwargs)
+
     @abc.abstractmethod
     def _label_features(self) -> dict[str, tfds.features.FeatureConnector]:
         """The dataset's own features beside the image ones (at least `label`)."""

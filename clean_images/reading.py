@@ -31,6 +31,7 @@ from collections.abc import Sequence
 
 import tensorflow as tf
 import tensorflow_datasets as tfds
+from absl import logging
 
 from clean_images import duplicates
 from clean_images.errors import NotBuiltError, absl_errors_only, not_built_message
@@ -220,6 +221,7 @@ def training_pipeline(
     if not prepared:  # else TFDS's bare AssertionError, deep in as_dataset
         config = builder.builder_config.name if builder.builder_config else ""
         raise NotBuiltError(not_built_message(name, builder.name, config, builder.data_dir, data_dir))
+    _warn_if_upscaled(builder.info.metadata.get("image_transform", {}), name, mode, image_size)
     dataset = builder.as_dataset(
         split=split,
         shuffle_files=shuffle,
@@ -249,6 +251,16 @@ def training_pipeline(
     dataset = dataset.map(to_batch_element, num_parallel_calls=worker_count(), deterministic=deterministic)
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder).prefetch(2)  # two batches hide the next
     return dataset.with_options(without_autotuner())
+
+
+def _warn_if_upscaled(transform: dict, name: str, mode: str, image_size: int) -> None:
+    """A config stored at a smaller size than the pipeline needs would be enlarged: say so, once."""
+    stored = transform.get("shorter_side")
+    needed = round(image_size / EVAL_CROP_FRACTION) if mode == "eval" else image_size
+    if stored is not None and needed > stored:
+        logging.warning(
+            "%s stores images with the shorter side at %d px, but mode=%r at image_size=%d needs %d: "
+            "they will be enlarged. Read the full-size config for this size.", name, stored, mode, image_size, needed)
 
 
 def _element_seeds(seed: int) -> tf.data.Dataset:

@@ -15,6 +15,7 @@ import argparse
 import importlib
 import os
 import re
+import shlex
 import sys
 from typing import Any
 
@@ -39,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         builder = open_builder(args.name_or_dir, args.data_dir)
-        print(render(builder, args.name_or_dir, args.outcome))
+        print(render(builder, _dataset_arguments(args), args.outcome))
     except ReportCommandError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
@@ -123,8 +124,15 @@ def _import_dataset_package(name: str) -> str:
     return dataset
 
 
-def render(builder: tfds.core.DatasetBuilder, name_or_dir: str, outcome: str | None) -> str:
-    """The table and the duplicates line; or, for one outcome, every file with it."""
+def _dataset_arguments(args: argparse.Namespace) -> str:
+    """How this command named the dataset (NAME_OR_DIR and any --data_dir), for the hint to run it again."""
+    data_dir = f" --data_dir {shlex.quote(args.data_dir)}" if args.data_dir else ""
+    return shlex.quote(args.name_or_dir) + data_dir
+
+
+def render(builder: tfds.core.DatasetBuilder, dataset_arguments: str, outcome: str | None) -> str:
+    """The table and the duplicates line; or, for one outcome, every file with it. `dataset_arguments`
+    name the dataset as the command was given it, so that its hint can be run as printed."""
     report = _stored_report(builder)
     if outcome == STORED:
         return report_lib.format_rows(stored_files(builder))
@@ -132,7 +140,8 @@ def render(builder: tfds.core.DatasetBuilder, name_or_dir: str, outcome: str | N
         return report_lib.format_rows(report_lib.files_with_outcome(report, outcome))
     lines = [report_lib.format_table(report, max_files=TABLE_FILES)]
     if sum(len(r["files"]) for r in report.values()) > TABLE_FILES:
-        lines.append(f"  all of them: python -m clean_images.report {name_or_dir} --outcome skipped (or repaired, ignored)")
+        lines.append(f"  all of them: python -m clean_images.report {dataset_arguments} --outcome skipped "
+                     "(or repaired, ignored)")
     if "duplicates" in builder.info.metadata:
         lines.append(Duplicates().summary_line(builder.info.metadata["duplicates"]))
     return "\n".join(lines)
@@ -164,5 +173,6 @@ def _filenames_and_repairs(builder: tfds.core.DatasetBuilder, split: str) -> lis
         examples: Any = builder.as_data_source(split=split, decoders=skip)
     else:
         wanted = tfds.decode.PartialDecoding({"image/filename": True, "image/repair": True})
-        examples = tfds.as_numpy(builder.as_dataset(split=split, decoders=wanted, shuffle_files=False))
+        with absl_errors_only():  # TFDS's PartialDecoding itself warns that FeatureConnector.dtype is deprecated
+            examples = tfds.as_numpy(builder.as_dataset(split=split, decoders=wanted, shuffle_files=False))
     return [(e["image/filename"].decode(), e["image/repair"]) for e in examples]

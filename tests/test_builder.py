@@ -85,3 +85,13 @@ def test_a_lost_example_fails_the_accounting_check_and_publishes_nothing(tmp_pat
         build(LeakyPets, tmp_path, config="sample")
     assert not list(tmp_path.glob("leaky_pets/sample/1.0.0"))
     assert not [p for p in tmp_path.rglob("*") if p.suffix == ".tfrecord" or "tfrecord-" in p.name]
+
+
+def test_a_mistyped_config_name_is_answered_with_the_real_ones():
+    import landmark_images  # noqa: F401  # registers it
+    import pet_images  # noqa: F401
+
+    with pytest.raises(ValueError, match=r"closely match: full:1\.0\.0"):
+        tfds.builder("pet_images/fulll")
+    with pytest.raises(ValueError, match=r"closely match: 256px:1\.0\.0"):
+        tfds.builder("landmark_images/256")

@@ -145,3 +145,13 @@ def test_an_unbuilt_config_is_a_clear_error_with_the_build_command(tmp_path, cap
                                             f"--imports pet_images --data_dir {tmp_path}$"):
         reading.training_pipeline("pet_images/256px", "train", data_dir=str(tmp_path))
     assert "dataset_info.json" not in caplog.text  # TFDS's own warning of it would come first, without the fix
+
+
+def test_reading_a_256px_config_at_a_larger_size_warns_that_it_enlarges(caplog):
+    stored = {"shorter_side": 256}
+    reading._warn_if_upscaled(stored, "pet_images/256px", "eval", 224)  # 256 needed: stored at size
+    reading._warn_if_upscaled(stored, "pet_images/256px", "train", 256)
+    reading._warn_if_upscaled({}, "pet_images/full", "eval", 600)  # full size: nothing to say
+    assert caplog.text == ""
+    reading._warn_if_upscaled(stored, "pet_images/256px", "eval", 300)
+    assert "shorter side at 256 px, but mode='eval' at image_size=300 needs 343: they will be enlarged" in caplog.text

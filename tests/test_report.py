@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pathlib
+import shlex
 import subprocess
 import sys
 
@@ -107,6 +108,16 @@ def test_command_prints_the_stored_table_and_the_duplicates_line(built, dataset,
     assert result.stderr == ""  # no runpy warning about clean_images.report being imported twice
 
 
+def test_the_hint_to_list_all_files_runs_as_printed(built, tmp_path):
+    """It names the dataset as the command was given it, --data_dir included."""
+    result = run_ok([*REPORT, *_command_args(built["pet_images"], "name")], cwd=tmp_path)
+    hint = next(line for line in result.stdout.splitlines() if "all of them:" in line)
+    command = shlex.split(hint.split("all of them: ", 1)[1].split(" (or ")[0])
+    assert command[:3] == ["python", "-m", "clean_images.report"] and "--data_dir" in command
+    listed = run_ok([sys.executable, *command[1:]], cwd=tmp_path)
+    assert len(_rows(listed.stdout)) == sum(r["skipped"] for r in built["pet_images"].info.metadata["build_report"].values())
+
+
 @pytest.mark.parametrize("form", ["name", "directory"])
 @pytest.mark.parametrize("dataset", sorted(DATASETS))
 def test_outcome_skipped_lists_exactly_the_skipped_files_of_the_stored_report(built, dataset, form):
@@ -124,6 +135,7 @@ def test_outcome_stored_lists_the_examples_whose_bytes_are_their_own(built):
     expected = sorted(name for name, example in stored.items() if example["image/repair"] == b"")
     assert _rows(result.stdout) == [("train", name, "") for name in expected]
     assert len(expected) == built["pet_images"].info.metadata["build_report"]["train"]["stored"]
+    assert "deprecated" not in result.stderr  # TFDS's own warning from PartialDecoding, silenced
 
 
 def test_outcome_stored_reads_an_array_record_build_without_tensorflow(tmp_path):
