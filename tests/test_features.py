@@ -57,15 +57,14 @@ def _random_weights(path: pathlib.Path, seed: int) -> str:
 
 
 @pytest.fixture(scope="module")
-def weights(tmp_path_factory) -> str:
-    return _random_weights(tmp_path_factory.mktemp("weights") / "b0.weights.h5", seed=1)
+def weights(b0_weights) -> str:
+    return b0_weights
 
 
 @pytest.fixture(scope="module")
-def pets(tmp_path_factory, weights):
-    """The pet sample's image config and features config, built into one data_dir."""
-    data_dir = tmp_path_factory.mktemp("data")
-    return build(pet.Builder, data_dir, config="sample"), build(pet.Builder, data_dir, config=FEATURES, weights=weights)
+def pets(tmp_path_factory, features_builds):
+    """The pet sample's image config and features config (the session's: see conftest)."""
+    return build(pet.Builder, tmp_path_factory.mktemp("data"), config="sample"), features_builds["pet_images"]
 
 
 def _keras_features(weights: str, jpegs: list[bytes]) -> np.ndarray:
@@ -171,9 +170,9 @@ def test_unusable_weights_files_are_named(tmp_path, content, match):
     assert not (tmp_path / "data").exists()
 
 
-def test_landmark_features_keep_ids_and_regions(weights, tmp_path):
+def test_landmark_features_keep_ids_and_regions(features_builds, tmp_path):
     images = build(landmark.Builder, tmp_path, config="sample")
-    features = build(landmark.Builder, tmp_path, config=FEATURES, weights=weights)
+    features = features_builds["landmark_images"]
     for split in ("train", "test"):
         by_image, by_features = stored_examples(images, split), stored_examples(features, split)
         assert by_image.keys() == by_features.keys()

@@ -157,13 +157,9 @@ def test_a_copy_of_the_file_reads_a_shard_without_tfds(image_builders, tmp_path)
 
 
 @pytest.fixture(scope="module")
-def features_builders(tmp_path_factory) -> list[tfds.core.DatasetBuilder]:
-    """Both samples' features configs, with a weights file made here (nothing downloaded)."""
-    from tests.test_features import _random_weights  # pylint: disable=g-import-not-at-top  (Keras: only here)
-
-    weights = _random_weights(tmp_path_factory.mktemp("weights") / "b0.weights.h5", seed=1)
-    data_dir = tmp_path_factory.mktemp("features")
-    return [build(cls, data_dir, config="sample-efficientnetb0", weights=weights) for cls in (pet.Builder, landmark.Builder)]
+def features_builders(features_builds) -> list[tfds.core.DatasetBuilder]:
+    """Both samples' features configs (built once per session: see conftest)."""
+    return list(features_builds.values())
 
 
 @pytest.mark.slow  # EfficientNetB0 over both samples (~30 s)
