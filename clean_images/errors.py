@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import shlex
 from collections.abc import Iterator
+from typing import Any
 
 from absl import logging
 
@@ -80,9 +81,12 @@ def build_command(dataset: str, config: str, data_dir: str | None) -> str:
     return f"tfds build {dataset} --config {config} --imports {dataset}{where}"
 
 
-def not_built_message(name: str, dataset: str, config: str, found_in: str, data_dir: str | None) -> str:
-    """What every reader of a dataset by name says when it is not built (`name` as the user gave it)."""
-    return f"{name} is not built: no dataset_info.json in {found_in}. Build it first: {build_command(dataset, config, data_dir)}"
+def not_built_message(name: str, builder: Any, data_dir: str | None) -> str:
+    """What every reader of a dataset by name says when its TFDS `builder` is not prepared (`name`
+    and `data_dir` as the user gave them)."""
+    config = builder.builder_config.name if builder.builder_config else ""
+    command = build_command(builder.name, config, data_dir)
+    return f"{name} is not built: no dataset_info.json in {builder.data_dir}. Build it first: {command}"
 
 
 @contextlib.contextmanager

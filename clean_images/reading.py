@@ -219,8 +219,7 @@ def training_pipeline(
         builder = tfds.builder(name, data_dir=data_dir)
         prepared = builder.is_prepared()
     if not prepared:  # else TFDS's bare AssertionError, deep in as_dataset
-        config = builder.builder_config.name if builder.builder_config else ""
-        raise NotBuiltError(not_built_message(name, builder.name, config, builder.data_dir, data_dir))
+        raise NotBuiltError(not_built_message(name, builder, data_dir))
     _warn_if_upscaled(builder.info.metadata.get("image_transform", {}), name, mode, image_size)
     dataset = builder.as_dataset(
         split=split,

@@ -107,8 +107,7 @@ def _from_name(name: str, data_dir: str | None) -> tfds.core.DatasetBuilder:
     with absl_errors_only():
         prepared = builder.is_prepared()
     if not prepared:
-        config = builder.builder_config.name if builder.builder_config else ""
-        raise ReportCommandError(not_built_message(name, dataset, config, builder.data_dir, data_dir))
+        raise ReportCommandError(not_built_message(name, builder, data_dir))
     return builder
 
 
