@@ -40,7 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         builder = open_builder(args.name_or_dir, args.data_dir)
-        print(render(builder, _dataset_arguments(args), args.outcome))
+        text = render(builder, _dataset_arguments(args), args.outcome)
+        if text:  # no files with that outcome: no line at all, so `| wc -l` counts 0
+            print(text)
     except ReportCommandError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

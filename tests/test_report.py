@@ -128,6 +128,13 @@ def test_outcome_skipped_lists_exactly_the_skipped_files_of_the_stored_report(bu
     assert len(expected) == sum(r["skipped"] for r in report.values()) > 0  # the counts agree: none left out
 
 
+def test_an_outcome_no_file_has_prints_nothing(built):
+    report = built["pet_images"].info.metadata["build_report"]
+    assert not any(f["outcome"] == "missing" for r in report.values() for f in r["files"])
+    result = run_ok([*REPORT, *_command_args(built["pet_images"], "name"), "--outcome", "missing"])
+    assert result.stdout == ""
+
+
 @pytest.mark.slow  # the command imports TensorFlow to read the examples of a TFRecord build
 def test_outcome_stored_lists_the_examples_whose_bytes_are_their_own(built):
     stored = stored_examples(built["pet_images"])
