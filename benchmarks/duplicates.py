@@ -42,9 +42,12 @@ def observed(images: dict[tuple[str, int], bytes]) -> list[Observation]:
 
 
 def distances(codes: np.ndarray) -> np.ndarray:
-    """All pairwise Hamming distances of packed codes (n x n)."""
-    signs = np.unpackbits(codes, axis=1).astype(np.float32) * 2 - 1
-    return np.rint((signs.shape[1] - signs @ signs.T) / 2).astype(np.int32)
+    """All pairwise distances (n x n) of (n, probes, bytes) packed codes as the search sees them:
+    the nearest of one file's probes to the other's first code, whichever way is nearer."""
+    signs = np.unpackbits(codes, axis=2).astype(np.float32) * 2 - 1
+    bits = signs.shape[2]
+    nearest = np.min([np.rint((bits - signs[:, p] @ signs[:, 0].T) / 2) for p in range(signs.shape[1])], axis=0)
+    return np.minimum(nearest, nearest.T).astype(np.int32)
 
 
 def grouped_pairs(summary: dict) -> set[frozenset[str]]:

@@ -4,9 +4,11 @@ Every kept image leaves two things in the sanitation workers: a digest of its by
 copies) and its 16 x 16 grey thumbnail, area-averaged from the pixels validation has already
 decoded (grey, at 1/8 scale). As generation goes, the main thread turns the thumbnails into
 256-bit perceptual hashes a batch at a time, vectorized (`condense`; near copies:
-re-encoded, downscaled, slightly cropped, brightened). After generation, files with the same
-digest form an exact group; one file per distinct content then joins, in key order, the
-near group of the first file within `NEAR_DISTANCE` bits of it (groups form around their
+re-encoded, downscaled, slightly cropped, brightened): three an image, of the thumbnail as it
+is, zoomed in and zoomed out by `ZOOM` a side, so that a crop of a few percent meets its
+original. After generation, files with the same digest form an exact group; one file per
+distinct content then joins, in key order, the near group of the first file that one of its
+three hashes finds within `NEAR_DISTANCE` bits of the other's own (groups form around their
 first file, so they never chain). The search is faiss' exact binary index (brute force in
 C, both cores)."""
 
@@ -23,15 +25,36 @@ import xxhash
 from clean_images.hooks import DatasetPass, Image, Observation
 
 HASH_BITS = 256
-# Chosen from a measured precision/recall curve (benchmarks/duplicates.py, 3,600 images):
-# every re-encoded and brightened copy within 16 bits, resized within 58, crops of up to 4%
-# a side within 68 (99% within 64), distinct images 80 or more apart (real photos: 104).
+# Chosen from a measured precision/recall curve (benchmarks/duplicates.py, 3,600 images, the
+# zoomed hashes searched too): every re-encoded and brightened copy within 16 bits, resized
+# within 58, crops of 2-4% off each side within 54, distinct images 80 or more apart (the
+# real photos of scikit-image and scikit-learn: 100).
 NEAR_DISTANCE = 64
+# Crops of 4% off every side moved the plain hash 60-96 bits (72% within 64). Zoomed by 3% a
+# side, the crop's way (in: the original; out, edge pixels repeated: the crop), the thumbnail
+# brought 98% of them within 64 bits, and no distinct pair closer (throwaway sweep, 910 images).
+ZOOM = 0.03
 _QUERY_BATCH = 256  # bounds the results held at once, even when thousands of files are one photo
 _SIDE = 16  # the image is area-averaged to _SIDE x _SIDE grey, whose 256 DCT coefficients make the hash
 _DIGEST_BYTES = 16
-_CONDENSED_BYTES = _DIGEST_BYTES + HASH_BITS // 8  # what `condense` keeps of an observation
+_PROBES = 3  # hashes an image: as it is, zoomed in, zoomed out
+_CONDENSED_BYTES = _DIGEST_BYTES + _PROBES * HASH_BITS // 8  # what `condense` keeps of an observation
 _DCT = np.cos(np.pi * (2 * np.arange(_SIDE) + 1) * np.arange(_SIDE)[:, None] / (2 * _SIDE))  # DCT-II rows
+
+
+def _zoom(side: float) -> np.ndarray:
+    """(16, 16) bilinear resampling matrix that keeps the centre of a thumbnail, `side` off each side
+    (negative: zooms out, the edge pixels repeated): rows of `Z @ t @ Z.T` are the zoomed thumbnail."""
+    at = np.clip(side * _SIDE + (1 - 2 * side) * (np.arange(_SIDE) + 0.5) - 0.5, 0, _SIDE - 1)
+    low = np.minimum(np.floor(at).astype(int), _SIDE - 2)
+    weight = at - low
+    matrix = np.zeros((_SIDE, _SIDE))
+    matrix[np.arange(_SIDE), low] = 1 - weight
+    matrix[np.arange(_SIDE), low + 1] += weight
+    return matrix
+
+
+_PROBE_DCT = [_DCT @ _zoom(side) for side in (0.0, ZOOM, -ZOOM)]  # DCT of the zoomed thumbnail, in one product
 
 
 def thumbnail(image: Image) -> np.ndarray:
@@ -63,25 +86,27 @@ def _block_means(pixels: np.ndarray, block: int) -> np.ndarray:
 
 
 def perceptual_hashes(thumbnails: np.ndarray) -> np.ndarray:
-    """DCT hashes (pHash) of (n, 16, 16) grey thumbnails, (n, 32) packed bits: which of each
-    one's 256 DCT coefficients exceed their median.
+    """DCT hashes (pHash) of (n, 16, 16) grey thumbnails, (n, 3, 32) packed bits: which of each
+    one's 256 DCT coefficients exceed their median, for the thumbnail as it is, zoomed in and
+    zoomed out (`ZOOM`).
 
     Computed for many images at once: one image at a time, NumPy's per-call overhead held
     the GIL ~90 us an image in the sanitation threads, which made the whole build 15 % slower.
     """
-    values = (_DCT @ thumbnails.astype(np.float64) @ _DCT.T).reshape(len(thumbnails), HASH_BITS)
-    ordered = np.sort(values, axis=1)
-    median = (ordered[:, HASH_BITS // 2 - 1] + ordered[:, HASH_BITS // 2]) / 2
-    return np.packbits(values > median[:, None], axis=1)
+    pixels = thumbnails.astype(np.float64)
+    values = np.stack([m @ pixels @ m.T for m in _PROBE_DCT], axis=1).reshape(len(thumbnails), _PROBES, HASH_BITS)
+    ordered = np.sort(values, axis=2)
+    median = (ordered[..., HASH_BITS // 2 - 1] + ordered[..., HASH_BITS // 2]) / 2
+    return np.packbits(values > median[..., None], axis=2)
 
 
 def perceptual_hash(small: np.ndarray) -> bytes:
-    """The hash of one 16 x 16 thumbnail (see `perceptual_hashes`)."""
-    return perceptual_hashes(small[None])[0].tobytes()
+    """The hash of one 16 x 16 thumbnail as it is (see `perceptual_hashes`)."""
+    return perceptual_hashes(small[None])[0, 0].tobytes()
 
 
 def digests_and_hashes(values: Sequence[bytes]) -> tuple[list[bytes], np.ndarray]:
-    """Splits what `Duplicates.observe` returned into byte digests and (n, 32) perceptual hashes.
+    """Splits what `Duplicates.observe` returned into byte digests and (n, 3, 32) perceptual hashes.
 
     All at once: a build hands them over in `ObservationLog`'s batches, which bound the memory.
     """
@@ -90,9 +115,9 @@ def digests_and_hashes(values: Sequence[bytes]) -> tuple[list[bytes], np.ndarray
 
 
 def _unpacked(condensed: Sequence[bytes]) -> tuple[list[bytes], np.ndarray]:
-    """Condensed observations (digest + packed hash) to digests and an (n, 32) hash array."""
+    """Condensed observations (digest + packed hashes) to digests and an (n, 3, 32) hash array."""
     hashes = b"".join(v[_DIGEST_BYTES:] for v in condensed)
-    return [v[:_DIGEST_BYTES] for v in condensed], np.frombuffer(hashes, np.uint8).reshape(-1, HASH_BITS // 8)
+    return [v[:_DIGEST_BYTES] for v in condensed], np.frombuffer(hashes, np.uint8).reshape(-1, _PROBES, HASH_BITS // 8)
 
 
 class Duplicates(DatasetPass):
@@ -109,7 +134,7 @@ class Duplicates(DatasetPass):
         return xxhash.xxh3_128_digest(image.jpeg) + thumbnail(image).tobytes()
 
     def condense(self, values: list[bytes]) -> list[bytes]:
-        """Digest and thumbnail (272 bytes) to digest and perceptual hash (48), a batch at a time."""
+        """Digest and thumbnail (272 bytes) to digest and perceptual hashes (112), a batch at a time."""
         raw = [i for i, v in enumerate(values) if len(v) != _CONDENSED_BYTES]
         if not raw:
             return values
@@ -139,6 +164,7 @@ class Duplicates(DatasetPass):
             "crossing": crossing,  # indices into "groups", for inspection
             "method": {
                 "hash": f"{HASH_BITS}-bit DCT hash of the image area-averaged to 16x16 grey",
+                "zoom": ZOOM,  # a side: each image is also searched for zoomed in and out by this much
                 "near_distance": NEAR_DISTANCE,
                 "search": "exact",
             },
@@ -156,24 +182,33 @@ class Duplicates(DatasetPass):
 def find_groups(digests: Sequence[bytes | str], hashes: np.ndarray) -> list[tuple[str, list[int]]]:
     """(kind, member indices) of every group of two files or more, ordered by first member.
 
-    `hashes`: (n, 32) packed perceptual hashes, row i of file i.
+    `hashes`: (n, 32) packed perceptual hashes, row i of file i, or (n, probes, 32): hashes of
+    the file as it is first, then ones a copy of it might have (zoomed), each searched for.
 
     Indices are positions in the inputs, which are in key order: members come out in that
     order too, so the first member of a group is the file to keep.
     """
-    by_content: dict[bytes | str, list[int]] = collections.defaultdict(list)
+    first_with: dict[bytes | str, int] = {}
+    copies: dict[int, list[int]] = collections.defaultdict(list)  # a list only where there are copies (memory)
     for i, digest in enumerate(digests):
-        by_content[digest].append(i)
-    groups = [("exact", members) for members in by_content.values() if len(members) > 1]
-    firsts = [members[0] for members in by_content.values()]  # already in key order
+        first = first_with.setdefault(digest, i)
+        if first != i:
+            copies[first].append(i)
+    groups = [("exact", [first, *later]) for first, later in copies.items()]
+    firsts = list(first_with.values())  # already in key order
+    del first_with
     if firsts:
-        codes = np.ascontiguousarray(hashes[firsts])
+        codes = hashes if len(firsts) == len(hashes) else hashes[firsts]  # distinct files: no copy (memory)
+        codes = np.ascontiguousarray(codes if codes.ndim == 3 else codes[:, None])
         groups += [("near", [firsts[j] for j in near]) for near in _near_groups(codes)]
     return sorted(groups, key=lambda g: g[1][0])
 
 
 def _near_groups(codes: np.ndarray) -> list[list[int]]:
     """Rows within NEAR_DISTANCE bits of an earlier row that heads a group, grouped under it.
+
+    `codes`: (n, probes, bytes). The index holds each row's first code; a query searches with
+    all of its row's codes, and finds the rows that any of them comes near.
 
     A row is only ever found by a query before it, and not once grouped: the index drops
     both kinds as it goes (rebuilt when a fifth of it is dead), which halves the work on
@@ -182,7 +217,8 @@ def _near_groups(codes: np.ndarray) -> list[list[int]]:
     grouped = np.zeros(len(codes), bool)
     groups = []
     held = np.arange(len(codes))  # the rows the index holds, by index label
-    index = _index(codes)
+    probes = codes.shape[1]
+    index = _index(np.ascontiguousarray(codes[:, 0]))
     for start in range(0, len(codes), _QUERY_BATCH):
         queries = np.arange(start, min(start + _QUERY_BATCH, len(codes)))
         queries = queries[~grouped[queries]]
@@ -191,15 +227,15 @@ def _near_groups(codes: np.ndarray) -> list[list[int]]:
         alive = len(codes) - start - int(np.count_nonzero(grouped[start:]))
         if alive < 0.8 * len(held):
             held = start + np.flatnonzero(~grouped[start:])
-            index = _index(np.ascontiguousarray(codes[held]))
-        limits, _, found = index.range_search(codes[queries], NEAR_DISTANCE + 1)  # faiss: distance < radius
-        found = held[found]
+            index = _index(np.ascontiguousarray(codes[held, 0]))
+        limits, _, found = index.range_search(codes[queries].reshape(len(queries) * probes, -1), NEAR_DISTANCE + 1)
+        limits, found = limits[::probes], held[found]  # faiss: distance < radius; a query's probes are adjacent
         for q in _with_later_rows(queries, limits, found):  # the others can head no group
             first = queries[q]
             if grouped[first]:  # joined an earlier group of this batch
                 continue
             near = found[limits[q] : limits[q + 1]]
-            near = np.sort(near[(near > first) & ~grouped[near]])
+            near = np.unique(near[(near > first) & ~grouped[near]])
             if len(near):
                 grouped[near] = True
                 groups.append([int(first), *map(int, near)])
@@ -221,7 +257,7 @@ def _index(codes: np.ndarray):
     """An exact faiss binary index holding `codes`.
 
     Brute force, but in C on both cores (and only over rows still findable: see `_near_groups`):
-    9.3 s for 127k distinct generated hashes, Dacon's size.
+    31 s for 127k distinct generated images' three hashes each, Dacon's size.
     faiss' inverted file, the sub-quadratic choice, measured worse at that size (on the
     earlier benchmark's thumbnails): 5.6 s, but ~800 MiB more and only 92.5% of the planted
     near copies found (benchmarks/duplicates.py).

@@ -140,8 +140,8 @@ def test_the_index_search_groups_as_a_plain_pairwise_comparison_does():
     observations = _observations(images)
     digests, hashes = duplicates.digests_and_hashes([o.value for o in observations])
     firsts = [i for i, d in enumerate(digests) if digests.index(d) == i]
-    bits = np.unpackbits(hashes[firsts], axis=1)
-    distances = (bits[:, None, :] != bits[None, :, :]).sum(-1)
+    bits = np.unpackbits(hashes[firsts], axis=2)  # (files, probes, 256)
+    distances = (bits[:, None, :, :] != bits[None, :, :1, :]).sum(-1).min(-1)  # a's nearest probe to b as it is
     grouped, expected = set(), []
     for a in range(len(firsts)):  # the documented rule, spelled out: join the first earlier head within reach
         if a in grouped:
@@ -152,6 +152,27 @@ def test_the_index_search_groups_as_a_plain_pairwise_comparison_does():
             expected.append([firsts[a], *(firsts[b] for b in members)])
     found = [members for kind, members in duplicates.find_groups(digests, hashes) if kind == "near"]
     assert found == expected and found
+
+
+@pytest.mark.parametrize("seed", [2, 7, 11])
+def test_zoomed_hashes_find_a_crop_the_plain_hash_misses_in_either_order(seed):
+    """4 % off every side of these generated photos moves the plain hash beyond the threshold;
+    the original zoomed in finds the crop, and the crop zoomed out the original. (Rates over
+    many crops: benchmarks/duplicates.py, README.)"""
+    from clean_images.testing.faults import jpeg_bytes
+    from clean_images.testing.planted import distinct_photo
+
+    original = distinct_photo(seed, 500, 375)
+    crop = original.crop((20, 15, 480, 360))  # 4 % a side
+    values = []
+    for image in (original, crop):
+        data = jpeg_bytes(image, quality=90)
+        values.append(duplicates.Duplicates().observe(Image(data, *simplejpeg.decode_jpeg_header(data)[:2])))
+    digests, hashes = duplicates.digests_and_hashes(values)
+    plain = np.unpackbits(hashes[0, 0] ^ hashes[1, 0]).sum()
+    assert plain > duplicates.NEAR_DISTANCE
+    assert duplicates.find_groups(digests, hashes) == [("near", [0, 1])]
+    assert duplicates.find_groups(digests[::-1], hashes[::-1].copy()) == [("near", [0, 1])]
 
 
 def test_groups_form_around_their_first_file_and_never_chain():
@@ -188,7 +209,7 @@ def test_hash_of_a_larger_decode_stays_close_to_the_eighth_scale_one(some_photos
 
 
 def test_observations_condensed_as_they_arrive_summarize_as_the_raw_ones(monkeypatch):
-    """A build keeps 48 bytes an image (digest and hash), condensed in batches, not the 272-byte grey thumbnails."""
+    """A build keeps 112 bytes an image (digest and three hashes), condensed in batches, not the 272-byte grey thumbnails."""
     images, _ = planted_set(("Cat", "Dog"), 30, 2, seed=4)
     raw = _observations(images)
     monkeypatch.setattr(ObservationLog, "CONDENSE_EVERY", 7)  # several batches and a remainder
@@ -197,7 +218,7 @@ def test_observations_condensed_as_they_arrive_summarize_as_the_raw_ones(monkeyp
         log.append(observation)
     condensed = log.all()
     assert [o.filename for o in condensed] == [o.filename for o in raw]
-    assert {len(o.value) for o in raw} == {272} and {len(o.value) for o in condensed} == {48}
+    assert {len(o.value) for o in raw} == {272} and {len(o.value) for o in condensed} == {112}
     assert duplicates.Duplicates().condense([o.value for o in condensed]) == [o.value for o in condensed]
     summary = duplicates.Duplicates().summarize(condensed)
     assert summary == duplicates.Duplicates().summarize(raw) and summary["counts"]["groups"] > 0
