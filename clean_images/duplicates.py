@@ -54,7 +54,9 @@ def _zoom(side: float) -> np.ndarray:
     return matrix
 
 
-_PROBE_DCT = [_DCT @ _zoom(side) for side in (0.0, ZOOM, -ZOOM)]  # DCT of the zoomed thumbnail, in one product
+# The DCT of the thumbnail as it is, zoomed in and zoomed out, each one matrix; float32: 3.5x
+# faster than float64 on the main thread, and 2 of 3.1 million bits differed.
+_PROBE_DCT = [(_DCT @ _zoom(side)).astype(np.float32) for side in (0.0, ZOOM, -ZOOM)]
 
 
 def thumbnail(image: Image) -> np.ndarray:
@@ -93,8 +95,11 @@ def perceptual_hashes(thumbnails: np.ndarray) -> np.ndarray:
     Computed for many images at once: one image at a time, NumPy's per-call overhead held
     the GIL ~90 us an image in the sanitation threads, which made the whole build 15 % slower.
     """
-    pixels = thumbnails.astype(np.float64)
-    values = np.stack([m @ pixels @ m.T for m in _PROBE_DCT], axis=1).reshape(len(thumbnails), _PROBES, HASH_BITS)
+    pixels = thumbnails.astype(np.float32)
+    values = np.empty((len(thumbnails), _PROBES, _SIDE, _SIDE), np.float32)
+    for probe, matrix in enumerate(_PROBE_DCT):
+        np.matmul(matrix @ pixels, matrix.T, out=values[:, probe])
+    values = values.reshape(len(thumbnails), _PROBES, HASH_BITS)
     ordered = np.sort(values, axis=2)
     median = (ordered[..., HASH_BITS // 2 - 1] + ordered[..., HASH_BITS // 2]) / 2
     return np.packbits(values > median[..., None], axis=2)
