@@ -262,7 +262,7 @@ def _index(codes: np.ndarray):
     """An exact faiss binary index holding `codes`.
 
     Brute force, but in C on both cores (and only over rows still findable: see `_near_groups`):
-    31 s for 127k distinct generated images' three hashes each, Dacon's size.
+    34 s for 127k distinct generated images' three hashes each, Dacon's size.
     faiss' inverted file, the sub-quadratic choice, measured worse at that size (on the
     earlier benchmark's thumbnails): 5.6 s, but ~800 MiB more and only 92.5% of the planted
     near copies found (benchmarks/duplicates.py).
