@@ -30,9 +30,10 @@ HASH_BITS = 256
 # within 58, crops of 2-4% off each side within 54, distinct images 80 or more apart (the
 # real photos of scikit-image and scikit-learn: 100).
 NEAR_DISTANCE = 64
-# Crops of 4% off every side moved the plain hash 60-96 bits (72% within 64). Zoomed by 3% a
+# Crops of 4% off every side moved the plain hash 60-96 bits (55% within 64). Zoomed by 3% a
 # side, the crop's way (in: the original; out, edge pixels repeated: the crop), the thumbnail
-# brought 98% of them within 64 bits, and no distinct pair closer (throwaway sweep, 910 images).
+# brought 94-97% of them within 64 bits (the earlier file's zooms are searched), and no distinct
+# pair closer than 84 (a throwaway sweep over 910 distinct images, 150 crops; benchmarks/RESULTS.md).
 ZOOM = 0.03
 _QUERY_BATCH = 256  # bounds the results held at once, even when thousands of files are one photo
 _SIDE = 16  # the image is area-averaged to _SIDE x _SIDE grey, whose 256 DCT coefficients make the hash
