@@ -86,7 +86,8 @@ def not_built_message(name: str, builder: Any, data_dir: str | None) -> str:
     and `data_dir` as the user gave them)."""
     config = builder.builder_config.name if builder.builder_config else ""
     command = build_command(builder.name, config, data_dir)
-    return f"{name} is not built: no dataset_info.json in {builder.data_dir}. Build it first: {command}"
+    elsewhere = "" if data_dir else " (or, if it was built into another --data_dir, pass that data_dir)"
+    return f"{name} is not built: no dataset_info.json in {builder.data_dir}. Build it first: {command}{elsewhere}"
 
 
 @contextlib.contextmanager

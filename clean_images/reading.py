@@ -276,6 +276,11 @@ def without_duplicates(dataset: tf.data.Dataset, info: tfds.core.DatasetInfo) ->
     split the copies of train images (leakage). Examples must be dicts with `image/filename`
     (not `as_supervised`).
     """
+    if not isinstance(dataset.element_spec, dict) or "image/filename" not in dataset.element_spec:
+        raise TypeError(
+            "without_duplicates needs dict examples with image/filename: load without as_supervised=True, "
+            "leave the duplicates out, then map to (image, label); or use training_pipeline(..., skip_duplicates=True)."
+        )
     later = sorted(duplicates.later_copies(info.metadata["duplicates"]))
     if not later:
         return dataset

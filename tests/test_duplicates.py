@@ -95,6 +95,13 @@ def test_leaving_out_later_copies_keeps_one_file_of_each_group(built):
     assert len(crossing) == summary["counts"]["cross_label"] and all(g["kind"] == "exact" for g in crossing)
 
 
+def test_leaving_out_copies_of_a_supervised_dataset_says_what_it_needs(built):
+    from clean_images import reading
+
+    with pytest.raises(TypeError, match="needs dict examples with image/filename: load without as_supervised=True"):
+        reading.without_duplicates(built.as_dataset(split="train", as_supervised=True), built.info)
+
+
 def test_a_rebuild_and_the_256px_config_report_the_same_groups(planted, built, tmp_path):
     again = build(pets.Builder, tmp_path / "again", planted[0])
     resized = build(pets.Builder, tmp_path / "resized", planted[0], config="256px")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pathlib
 import shlex
 import subprocess
@@ -162,6 +163,14 @@ def test_a_dataset_not_built_is_a_clear_error_with_the_build_command(tmp_path, f
     assert f"no dataset_info.json in {tmp_path / 'pet_images/sample/1.0.0'}" in result.stderr
     assert f"tfds build pet_images --config sample --imports pet_images --data_dir {tmp_path}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_dataset_named_without_data_dir_and_not_in_the_default_one_points_to_data_dir(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "TFDS_DATA_DIR"} | {"HOME": str(tmp_path)}
+    result = subprocess.run([*REPORT, "pet_images/sample"], capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 1
+    assert f"no dataset_info.json in {tmp_path / 'tensorflow_datasets/pet_images/sample/1.0.0'}" in result.stderr
+    assert "if it was built into another --data_dir, pass that data_dir" in result.stderr
 
 
 def test_an_unknown_dataset_is_a_clear_error_naming_the_known_ones():
