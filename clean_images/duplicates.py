@@ -97,10 +97,10 @@ def perceptual_hashes(thumbnails: np.ndarray) -> np.ndarray:
     the GIL ~90 us an image in the sanitation threads, which made the whole build 15 % slower.
     """
     pixels = thumbnails.astype(np.float32)
-    values = np.empty((len(thumbnails), _PROBES, _SIDE, _SIDE), np.float32)
+    coefficients = np.empty((len(thumbnails), _PROBES, _SIDE, _SIDE), np.float32)
     for probe, matrix in enumerate(_PROBE_DCT):
-        np.matmul(matrix @ pixels, matrix.T, out=values[:, probe])
-    values = values.reshape(len(thumbnails), _PROBES, HASH_BITS)
+        np.matmul(matrix @ pixels, matrix.T, out=coefficients[:, probe])
+    values = coefficients.reshape(len(thumbnails), _PROBES, HASH_BITS)
     ordered = np.sort(values, axis=2)
     median = (ordered[..., HASH_BITS // 2 - 1] + ordered[..., HASH_BITS // 2]) / 2
     return np.packbits(values > median[..., None], axis=2)
