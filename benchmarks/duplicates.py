@@ -43,10 +43,12 @@ def observed(images: dict[tuple[str, int], bytes]) -> list[Observation]:
 
 def distances(codes: np.ndarray) -> np.ndarray:
     """All pairwise distances (n x n) of (n, probes, bytes) packed codes as the search sees them:
-    the nearest of one file's probes to the other's first code, whichever way is nearer."""
+    the plain codes' distance, or a zoomed probe's to the other's plain code plus the penalty,
+    whichever is nearer, and whichever file comes first."""
     signs = np.unpackbits(codes, axis=2).astype(np.float32) * 2 - 1
     bits = signs.shape[2]
-    nearest = np.min([np.rint((bits - signs[:, p] @ signs[:, 0].T) / 2) for p in range(signs.shape[1])], axis=0)
+    by_probe = [np.rint((bits - signs[:, p] @ signs[:, 0].T) / 2) for p in range(signs.shape[1])]
+    nearest = np.min([by_probe[0], *(d + duplicates.ZOOM_PENALTY for d in by_probe[1:])], axis=0)
     return np.minimum(nearest, nearest.T).astype(np.int32)
 
 

@@ -7,9 +7,9 @@ decoded (grey, at 1/8 scale). As generation goes, the main thread turns the thum
 re-encoded, downscaled, slightly cropped, brightened): three an image, of the thumbnail as it
 is, zoomed in and zoomed out by `ZOOM` a side, so that a crop of a few percent meets its
 original. After generation, files with the same digest form an exact group; one file per
-distinct content then joins, in key order, the near group of the first file that one of its
-three hashes finds within `NEAR_DISTANCE` bits of the other's own (groups form around their
-first file, so they never chain). The search is faiss' exact binary index (brute force in
+distinct content then joins, in key order, the near group of the first file whose plain hash
+is within `NEAR_DISTANCE` bits of its own, or a zoomed one within `NEAR_DISTANCE - ZOOM_PENALTY`
+(groups form around their first file, so they never chain). The search is faiss' exact binary index (brute force in
 C, both cores)."""
 
 from __future__ import annotations
@@ -35,6 +35,10 @@ NEAR_DISTANCE = 64
 # brought 94-97% of them within 64 bits (the earlier file's zooms are searched), and no distinct
 # pair closer than 84 (a throwaway sweep over 910 distinct images, 150 crops; benchmarks/RESULTS.md).
 ZOOM = 0.03
+# Each zoomed hash compared is one more chance for two distinct images to come within reach (an
+# independent trial grouped two whose plain hashes were 66 bits apart, a zoomed one 62), so a
+# zoomed hash must come this much closer: crops of 4% a side 88-95% found, 3% 97-98% (the sweep).
+ZOOM_PENALTY = 4
 _QUERY_BATCH = 256  # bounds the results held at once, even when thousands of files are one photo
 _SIDE = 16  # the image is area-averaged to _SIDE x _SIDE grey, whose 256 DCT coefficients make the hash
 _DIGEST_BYTES = 16
@@ -171,6 +175,7 @@ class Duplicates(DatasetPass):
             "method": {
                 "hash": f"{HASH_BITS}-bit DCT hash of the image area-averaged to 16x16 grey",
                 "zoom": ZOOM,  # a side: each image is also searched for zoomed in and out by this much
+                "zoom_distance": NEAR_DISTANCE - ZOOM_PENALTY,  # how near a zoomed hash must come
                 "near_distance": NEAR_DISTANCE,
                 "search": "exact",
             },
@@ -214,7 +219,8 @@ def _near_groups(codes: np.ndarray) -> list[list[int]]:
     """Rows within NEAR_DISTANCE bits of an earlier row that heads a group, grouped under it.
 
     `codes`: (n, probes, bytes). The index holds each row's first code; a query searches with
-    all of its row's codes, and finds the rows that any of them comes near.
+    all of its row's codes, and finds the rows its first comes near, or another within
+    `ZOOM_PENALTY` bits less.
 
     A row is only ever found by a query before it, and not once grouped: the index drops
     both kinds as it goes (rebuilt when a fifth of it is dead), which halves the work on
@@ -234,8 +240,9 @@ def _near_groups(codes: np.ndarray) -> list[list[int]]:
         if alive < 0.8 * len(held):
             held = start + np.flatnonzero(~grouped[start:])
             index = _index(np.ascontiguousarray(codes[held, 0]))
-        limits, _, found = index.range_search(codes[queries].reshape(len(queries) * probes, -1), NEAR_DISTANCE + 1)
-        limits, found = limits[::probes], held[found]  # faiss: distance < radius; a query's probes are adjacent
+        limits, distances, found = index.range_search(codes[queries].reshape(len(queries) * probes, -1), NEAR_DISTANCE + 1)
+        limits, found = _within_reach(limits, distances, found, probes)
+        found = held[found]
         for q in _with_later_rows(queries, limits, found):  # the others can head no group
             first = queries[q]
             if grouped[first]:  # joined an earlier group of this batch
@@ -247,6 +254,15 @@ def _near_groups(codes: np.ndarray) -> list[list[int]]:
                 groups.append([int(first), *map(int, near)])
         grouped[queries] = True  # each headed its group, was claimed, or has nothing to claim
     return groups
+
+
+def _within_reach(limits: np.ndarray, distances: np.ndarray, found: np.ndarray, probes: int) -> tuple[np.ndarray, np.ndarray]:
+    """faiss' results for every probe of each query (a query's probes adjacent, all searched within
+    NEAR_DISTANCE) to each query's rows within reach: its zoomed probes' only `ZOOM_PENALTY` bits nearer."""
+    probe = np.repeat(np.arange(len(limits) - 1) % probes, np.diff(limits).astype(np.int64))
+    keep = (probe == 0) | (distances <= NEAR_DISTANCE - ZOOM_PENALTY)
+    kept = np.concatenate([[0], np.cumsum(keep)])
+    return kept[limits[::probes].astype(np.int64)], found[keep]
 
 
 def _with_later_rows(queries: np.ndarray, limits: np.ndarray, found: np.ndarray) -> np.ndarray:

@@ -148,7 +148,8 @@ def test_the_index_search_groups_as_a_plain_pairwise_comparison_does():
     digests, hashes = duplicates.digests_and_hashes([o.value for o in observations])
     firsts = [i for i, d in enumerate(digests) if digests.index(d) == i]
     bits = np.unpackbits(hashes[firsts], axis=2)  # (files, probes, 256)
-    distances = (bits[:, None, :, :] != bits[None, :, :1, :]).sum(-1).min(-1)  # a's nearest probe to b as it is
+    by_probe = (bits[:, None, :, :] != bits[None, :, :1, :]).sum(-1)  # a's probes against b as it is
+    distances = np.minimum(by_probe[..., 0], by_probe[..., 1:].min(-1) + duplicates.ZOOM_PENALTY)
     grouped, expected = set(), []
     for a in range(len(firsts)):  # the documented rule, spelled out: join the first earlier head within reach
         if a in grouped:
