@@ -26,9 +26,9 @@ from clean_images.hooks import DatasetPass, Image, Observation
 
 HASH_BITS = 256
 # Chosen from a measured precision/recall curve (benchmarks/duplicates.py, 3,600 images, the
-# zoomed hashes searched too): every re-encoded and brightened copy within 16 bits, resized
-# within 58, crops of 2-4% off each side within 54, distinct images 80 or more apart (the
-# real photos of scikit-image and scikit-learn: 100).
+# zoomed hashes searched too, counted ZOOM_PENALTY bits farther): every re-encoded and brightened
+# copy within 16 bits, resized within 58, crops of 2-4% off each side within 58, distinct images
+# 80 or more apart (the real photos of scikit-image and scikit-learn: 100).
 NEAR_DISTANCE = 64
 # Crops of 4% off every side moved the plain hash 60-96 bits (55% within 64). Zoomed by 3% a
 # side, the crop's way (in: the original; out, edge pixels repeated: the crop), the thumbnail
@@ -257,8 +257,8 @@ def _near_groups(codes: np.ndarray) -> list[list[int]]:
 
 
 def _within_reach(limits: np.ndarray, distances: np.ndarray, found: np.ndarray, probes: int) -> tuple[np.ndarray, np.ndarray]:
-    """faiss' results for every probe of each query (a query's probes adjacent, all searched within
-    NEAR_DISTANCE) to each query's rows within reach: its zoomed probes' only `ZOOM_PENALTY` bits nearer."""
+    """faiss' results for all probes (a query's adjacent, each searched within NEAR_DISTANCE) to the
+    limits and rows of each query's reach: a zoomed probe's rows only if `ZOOM_PENALTY` bits nearer."""
     probe = np.repeat(np.arange(len(limits) - 1) % probes, np.diff(limits).astype(np.int64))
     keep = (probe == 0) | (distances <= NEAR_DISTANCE - ZOOM_PENALTY)
     kept = np.concatenate([[0], np.cumsum(keep)])
