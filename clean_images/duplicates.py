@@ -193,8 +193,8 @@ class Duplicates(DatasetPass):
 def find_groups(digests: Sequence[bytes | str], hashes: np.ndarray) -> list[tuple[str, list[int]]]:
     """(kind, member indices) of every group of two files or more, ordered by first member.
 
-    `hashes`: (n, 32) packed perceptual hashes, row i of file i, or (n, probes, 32): hashes of
-    the file as it is first, then ones a copy of it might have (zoomed), each searched for.
+    `hashes`: (n, probes, 32) packed perceptual hashes, row i of file i: its hash as it is
+    first, then the zoomed ones a copy of it might match.
 
     Indices are positions in the inputs, which are in key order: members come out in that
     order too, so the first member of a group is the file to keep.
@@ -210,7 +210,7 @@ def find_groups(digests: Sequence[bytes | str], hashes: np.ndarray) -> list[tupl
     del first_with
     if firsts:
         codes = hashes if len(firsts) == len(hashes) else hashes[firsts]  # distinct files: no copy (memory)
-        codes = np.ascontiguousarray(codes if codes.ndim == 3 else codes[:, None])
+        codes = np.ascontiguousarray(codes)
         groups += [("near", [firsts[j] for j in near]) for near in _near_groups(codes)]
     return sorted(groups, key=lambda g: g[1][0])
 

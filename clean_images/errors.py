@@ -75,10 +75,14 @@ class NotBuiltError(CleanImagesError, FileNotFoundError):
     """A dataset read by name before it was built: says the `tfds build` command that builds it."""
 
 
+def data_dir_flag(data_dir: str | None) -> str:
+    """` --data_dir DIR`, quoted for a shell, when one was given: for the commands errors and hints print."""
+    return f" --data_dir {shlex.quote(data_dir)}" if data_dir is not None else ""
+
+
 def build_command(dataset: str, config: str, data_dir: str | None) -> str:
     """The `tfds build` command for one config (its package imported), as every "not built" error gives it."""
-    where = f" --data_dir {shlex.quote(data_dir)}" if data_dir is not None else ""
-    return f"tfds build {dataset} --config {config} --imports {dataset}{where}"
+    return f"tfds build {dataset} --config {config} --imports {dataset}{data_dir_flag(data_dir)}"
 
 
 def not_built_message(name: str, builder: Any, data_dir: str | None) -> str:
@@ -86,7 +90,7 @@ def not_built_message(name: str, builder: Any, data_dir: str | None) -> str:
     and `data_dir` as the user gave them)."""
     config = builder.builder_config.name if builder.builder_config else ""
     command = build_command(builder.name, config, data_dir)
-    elsewhere = "" if data_dir else " (or, if it was built into another --data_dir, pass that data_dir)"
+    elsewhere = " (or, if it was built into another --data_dir, pass that data_dir)" if data_dir is None else ""
     return f"{name} is not built: no dataset_info.json in {builder.data_dir}. Build it first: {command}{elsewhere}"
 
 

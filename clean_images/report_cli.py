@@ -24,7 +24,7 @@ from etils import epath
 
 from clean_images import report as report_lib
 from clean_images.duplicates import Duplicates
-from clean_images.errors import ReportCommandError, absl_errors_only, build_command, not_built_message
+from clean_images.errors import ReportCommandError, absl_errors_only, build_command, data_dir_flag, not_built_message
 from clean_images.sanitize import STORED
 
 KNOWN_DATASETS = ("pet_images", "landmark_images")  # as parsing.DATASETS, which would import TensorFlow
@@ -127,8 +127,7 @@ def _import_dataset_package(name: str) -> str:
 
 def _dataset_arguments(args: argparse.Namespace) -> str:
     """How this command named the dataset (NAME_OR_DIR and any --data_dir), for the hint to run it again."""
-    data_dir = f" --data_dir {shlex.quote(args.data_dir)}" if args.data_dir else ""
-    return shlex.quote(args.name_or_dir) + data_dir
+    return shlex.quote(args.name_or_dir) + data_dir_flag(args.data_dir)
 
 
 def render(builder: tfds.core.DatasetBuilder, dataset_arguments: str, outcome: str | None) -> str:

@@ -195,7 +195,7 @@ def test_groups_form_around_their_first_file_and_never_chain():
 
     # b is near a, c is near b but not a: c must not join a's group through b.
     rows = [first.tobytes(), flipped(40, 0), flipped(80, 0), rng.integers(0, 256, 32, dtype=np.uint8).tobytes()]
-    hashes = np.frombuffer(b"".join(rows), np.uint8).reshape(4, 32)
+    hashes = np.frombuffer(b"".join(rows), np.uint8).reshape(4, 1, 32)  # one hash a file: no zoomed ones
     groups = duplicates.find_groups(["a", "b", "c", "d"], hashes)
     assert groups == [("near", [0, 1])]
     assert duplicates.find_groups(["x", "y", "x", "y"], hashes) == [("exact", [0, 2]), ("near", [0, 1]), ("exact", [1, 3])]
