@@ -95,3 +95,16 @@ def test_a_mistyped_config_name_is_answered_with_the_real_ones():
         tfds.builder("pet_images/fulll")
     with pytest.raises(ValueError, match=r"closely match: 256px:1\.0\.0"):
         tfds.builder("landmark_images/256")
+
+
+def test_a_builder_and_its_metadata_are_freed_with_it(plain):
+    """TFDS caches `info` for the whole class, which kept every builder (and its metadata) alive."""
+    import gc
+    import weakref
+
+    builder = HookedPets(config="sample", data_dir=plain.data_dir_root)
+    assert builder.info.metadata["build_report"] == plain.info.metadata["build_report"]
+    freed = weakref.ref(builder)
+    del builder
+    gc.collect()
+    assert freed() is None
