@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import collections
 import re
 
 import tensorflow_datasets as tfds
 from etils import epath
 
-from clean_images import CleanImageBuilder, CleanImageConfig, DatasetPlan, Entry, SplitPlan, manual_dir, sources
+from clean_images import CleanImageBuilder, CleanImageConfig, DatasetPlan, Entry, SplitPlan, errors, manual_dir, sources
 from clean_images.features import EfficientNetB0Features
 from clean_images.resize import ShorterSide
 
@@ -90,7 +91,12 @@ class Builder(CleanImageBuilder):
             source: sources.Source = manual_dir.open_zip(data, {})
         else:
             source = manual_dir.single_archive(data, self.url_infos or {}, ("PetImages",), holds_pet_images)
-        return DatasetPlan({"train": plan_split(source)})
+        plan = plan_split(source)
+        check_both_classes(plan, str(source.path if isinstance(source, sources.ZipSource) else data))
+        return DatasetPlan({"train": plan})
+
+
+_OUTSIDE = "outside PetImages/Cat and PetImages/Dog"
 
 
 def plan_split(source: sources.Source) -> SplitPlan:
@@ -101,7 +107,7 @@ def plan_split(source: sources.Source) -> SplitPlan:
         match = _MEMBER.match(member)
         not_an_image = sources.not_an_image_reason(member)
         if match is None and not sources.is_os_metadata(member):
-            plan.ignore(member, "outside PetImages/Cat and PetImages/Dog")
+            plan.ignore(member, _OUTSIDE)
         elif match is None or not_an_image:  # macOS metadata anywhere, or not an image name
             plan.ignore(member, not_an_image or "")
         else:
@@ -109,6 +115,23 @@ def plan_split(source: sources.Source) -> SplitPlan:
             filename = f"PetImages/{label.capitalize()}/{match[2]}"
             plan.add(Entry(ref=source.ref(member), filename=filename, features={"label": label}), member)
     return plan
+
+
+def check_both_classes(plan: SplitPlan, where: str) -> None:
+    """Stops a build with no image of a class: a zip cut short or re-packed with a misnamed folder
+    (PetImages/Dogs) would otherwise give a one-class dataset that trains without complaint."""
+    found = collections.Counter(entry.features["label"] for entry in plan.entries)
+    missing = [label.capitalize() for label in ("cat", "dog") if not found[label]]
+    if not missing:
+        return
+    outside = [r.path for r in plan.recorded if r.reason == _OUTSIDE]
+    elsewhere = f" {len(outside):,} files lie outside them: {errors.listing(outside, 5)}" if outside else ""
+    raise errors.ManualDirError(
+        f"{where} holds no image file under PetImages/{' or PetImages/'.join(missing)} "
+        f"({found['cat']:,} under PetImages/Cat, {found['dog']:,} under PetImages/Dog).{elsewhere}\n"
+        "Name the folders PetImages/Cat and PetImages/Dog, or, if the archive is incomplete, get it again:\n"
+        + _MANUAL_STEPS
+    )
 
 
 def holds_pet_images(members: list[str]) -> bool:

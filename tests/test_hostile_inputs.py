@@ -56,12 +56,14 @@ def test_symlinks_in_an_extracted_folder_are_not_followed(tmp_path, photo):
     cats.mkdir(parents=True)
     (cats / "1.jpg").write_bytes(faults.jpeg_bytes(photo))
     os.symlink(secret, cats / "2.jpg")
+    (cats.parent / "Dog").mkdir()
+    (cats.parent / "Dog" / "3.jpg").write_bytes(faults.jpeg_bytes(photo, quality=50))
     builder = build(pet.Builder, tmp_path / "data", manual_dir=tmp_path / "manual")
-    assert set(stored_examples(builder)) == {"PetImages/Cat/1.jpg"}
+    assert set(stored_examples(builder)) == {"PetImages/Cat/1.jpg", "PetImages/Dog/3.jpg"}
     report = builder.info.metadata[report_lib.METADATA_KEY]["train"]
     assert [f["reason"] for f in report["files"]] == ["symbolic link: not followed"]
-    assert report["image_files"] == 2  # the link is an image file of the report; the timing line says it was not read
-    assert "train: 1 image files read, validated and serialized (1 more skipped unread) in" in builder.split_timings[
+    assert report["image_files"] == 3  # the link is an image file of the report; the timing line says it was not read
+    assert "train: 2 image files read, validated and serialized (1 more skipped unread) in" in builder.split_timings[
         "train"].describe("train")
 
 
@@ -84,8 +86,8 @@ def _patch_central_size(path, member: str, size: int, field: int = _UNCOMPRESSED
 def test_member_declaring_an_absurd_size_is_skipped_unread(tmp_path, photo):
     (tmp_path / "manual").mkdir()
     archive = tmp_path / "manual" / "pets.zip"
-    _zip(archive, {"PetImages/Cat/1.jpg": faults.jpeg_bytes(photo), "PetImages/Cat/2.jpg": faults.jpeg_bytes(photo)})
-    _patch_central_size(archive, "PetImages/Cat/2.jpg", 4_000_000_000)
+    _zip(archive, {"PetImages/Cat/1.jpg": faults.jpeg_bytes(photo), "PetImages/Dog/2.jpg": faults.jpeg_bytes(photo)})
+    _patch_central_size(archive, "PetImages/Dog/2.jpg", 4_000_000_000)
     builder = build(pet.Builder, tmp_path / "data", manual_dir=tmp_path / "manual")
     report = builder.info.metadata[report_lib.METADATA_KEY]["train"]
     assert report["reasons"]["skipped"] == {"file too large": 1} and report["stored"] == 1
@@ -95,7 +97,8 @@ def test_crc_mismatch_is_a_clear_error_and_nothing_is_published(tmp_path, photo)
     (tmp_path / "manual").mkdir()
     archive = tmp_path / "manual" / "pets.zip"
     jpeg = faults.jpeg_bytes(photo)
-    _zip(archive, {"PetImages/Cat/1.jpg": jpeg}, compression=zipfile.ZIP_STORED)
+    _zip(archive, {"PetImages/Cat/1.jpg": jpeg, "PetImages/Dog/2.jpg": faults.jpeg_bytes(photo, quality=50)},
+         compression=zipfile.ZIP_STORED)
     data = bytearray(archive.read_bytes())
     middle = data.find(jpeg) + len(jpeg) // 2
     data[middle] ^= 0xFF
@@ -157,8 +160,8 @@ def test_member_inflating_past_its_declared_size_is_skipped(tmp_path, photo):
     """A zip bomb lies small in the directory: inflation stops at the declared size."""
     (tmp_path / "manual").mkdir()
     archive = tmp_path / "manual" / "pets.zip"
-    _zip(archive, {"PetImages/Cat/1.jpg": faults.jpeg_bytes(photo), "PetImages/Cat/2.jpg": bytes(5_000_000)})
-    _patch_central_size(archive, "PetImages/Cat/2.jpg", 1000)
+    _zip(archive, {"PetImages/Cat/1.jpg": faults.jpeg_bytes(photo), "PetImages/Dog/2.jpg": bytes(5_000_000)})
+    _patch_central_size(archive, "PetImages/Dog/2.jpg", 1000)
     builder = build(pet.Builder, tmp_path / "data", manual_dir=tmp_path / "manual")
     report = builder.info.metadata[report_lib.METADATA_KEY]["train"]
     assert report["reasons"]["skipped"] == {"file too large": 1} and report["stored"] == 1

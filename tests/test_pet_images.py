@@ -217,6 +217,23 @@ def test_same_name_twice_is_reported_not_lost(tmp_path, photo):
     assert report["files"][0]["reason"].startswith("duplicate name")
 
 
+@pytest.mark.parametrize("dogs", ["PetImages/Dogs", None])  # a misnamed folder; a zip cut before the dogs
+def test_an_archive_without_one_class_is_an_error_not_a_one_class_dataset(tmp_path, photo, dogs):
+    members = {f"PetImages/Cat/{i}.jpg": faults.jpeg_bytes(photo, quality=60 + i) for i in range(3)}
+    if dogs:
+        members |= {f"{dogs}/{i}.jpg": faults.jpeg_bytes(photo, quality=80 + i) for i in range(2)}
+    (tmp_path / "manual").mkdir()
+    with zipfile.ZipFile(tmp_path / "manual" / "cats.zip", "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    expected = r"cats.zip holds no image file under PetImages/Dog \(3 under PetImages/Cat, 0 under PetImages/Dog\)\."
+    if dogs:
+        expected += r" 2 files lie outside them: PetImages/Dogs/0.jpg, PetImages/Dogs/1.jpg\n"
+    with pytest.raises(errors.ManualDirError, match="(?s)" + expected + r".*Name the folders.*--manual_dir"):
+        build(pet.Builder, tmp_path / "data", manual_dir=tmp_path / "manual")
+    _assert_nothing_written(tmp_path / "data")
+
+
 def test_unresolvable_host_fails_at_once_with_the_manual_dir_steps(tmp_path, monkeypatch):
     """Offline, TFDS would retry for minutes before failing; the host check answers at once."""
     monkeypatch.setattr(pet.Builder, "DOWNLOAD_URL", "https://no-such-host.invalid/kagglecatsanddogs_5340.zip")
