@@ -21,10 +21,12 @@ class ManualDirError(CleanImagesError, ValueError):
 class NothingFoundError(ManualDirError):
     """A folder or file holds none of the dataset's files; `found` lists what it does hold."""
 
-    def __init__(self, where: str, found: list[str]):
+    def __init__(self, where: str, found: list[str], unfit_zips: dict[str, list[str]] | None = None):
+        """`unfit_zips`: the members of each zip found that does not hold the data, to show what it holds."""
         self.where = where
         self.found = found
-        super().__init__(f"{where} holds none of the expected data. Found: {listing(found)}.{_other_archives(found)}")
+        inside = "".join(f" {name} holds {listing(members, 5)}." for name, members in (unfit_zips or {}).items())
+        super().__init__(f"{where} holds none of the expected data. Found: {listing(found)}.{inside}{_other_archives(found)}")
 
 
 _OTHER_ARCHIVES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".7z", ".rar", ".gz")
@@ -111,7 +113,8 @@ class AccountingError(CleanImagesError, AssertionError):
 
 
 def listing(names: list[str], limit: int = 20) -> str:
-    """`a, b, c ...`: the first `limit` names of what was found, for error messages."""
+    """`a, b, c and 4 more`: the first `limit` names of what was found, for error messages."""
     if not names:
         return "nothing"
-    return ", ".join(names[:limit]) + (" ..." if len(names) > limit else "")
+    more = f" and {len(names) - limit:,} more" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more

@@ -135,7 +135,8 @@ def single_archive(
     if other_zips:
         logging.warning("Building from %s: not a registered archive, so it is not checksum-validated.", other_zips[0].path)
         return other_zips[0]
-    raise NothingFoundError(f"manual_dir {manual_dir}", found.listing())
+    unfit = {os.fspath(z.path.relative_to(found.root)) if found.folder else z.path.name: z.members() for z in found.zips}
+    raise NothingFoundError(f"manual_dir {manual_dir}", found.listing(), unfit)
 
 
 def download(dl_manager: tfds.download.DownloadManager, url: str, steps: str) -> epath.Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import zipfile
 
 import pytest
@@ -99,6 +100,17 @@ def test_nothing_found_lists_what_is_there(tmp_path):
     with pytest.raises(errors.NothingFoundError) as error:
         manual_dir.single_archive(epath.Path(tmp_path), {}, ("PetImages",), _holds_cats)
     assert error.value.found == ["Cats/", "notes.txt", "photos.tar"]
+
+
+def test_nothing_found_shows_what_an_unfit_zip_holds(tmp_path):
+    _zip(tmp_path / "data.zip", {f"images/{i}.jpg": b"x" for i in range(7)})
+    _zip(tmp_path / "deeper" / "old.zip", {"readme.txt": b"x"})
+    expected = ("Found: data.zip, deeper/. data.zip holds images/0.jpg, images/1.jpg, images/2.jpg, images/3.jpg, "
+                "images/4.jpg and 2 more. deeper/old.zip holds readme.txt.")
+    with pytest.raises(errors.NothingFoundError, match=re.escape(expected)):
+        manual_dir.single_archive(epath.Path(tmp_path), {}, ("PetImages",), _holds_cats)
+    with pytest.raises(errors.NothingFoundError, match=re.escape("Found: data.zip. data.zip holds images/0.jpg")):
+        manual_dir.single_archive(epath.Path(tmp_path / "data.zip"), {}, ("PetImages",), _holds_cats)
 
 
 def test_a_zip_with_the_registered_size_but_another_sha256_is_refused(tmp_path):
