@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import abc
 import collections
+import contextlib
 import dataclasses
 import functools
 import importlib
@@ -174,11 +175,38 @@ class CleanImageBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True)
                 self._check_built_with_asked_weights(transform)
             else:
                 self._batch_transform = transform.ready(self.weights, f"{self.name}/{self.builder_config.name}")
+        with self._previous_build_kept_until_success(download_config):
+            try:
+                super().download_and_prepare(download_config=download_config, **kwargs)
+            except BaseException:
+                self._remove_empty_version_folders()
+                raise
+
+    @contextlib.contextmanager
+    def _previous_build_kept_until_success(self, download_config: tfds.download.DownloadConfig | None) -> Iterator[None]:
+        """With --overwrite, TFDS deletes the existing build before anything is checked: a build
+        that then stops on bad input (a wrong manual_dir, CSVs and files that disagree) would cost
+        the user a good dataset. It is moved aside instead, put back if the new build fails, and
+        deleted once it succeeds. (`tfds build --overwrite` deletes it itself, before this runs.)"""
+        mode = (download_config or tfds.download.DownloadConfig()).download_mode
+        current = epath.Path(self.data_path)
+        aside = current.parent / f".{current.name}.being-overwritten"  # not a version name: TFDS ignores it
+        if aside.exists() and current.exists():  # left by a build killed after its new data was in place
+            aside.rmtree()
+        elif aside.exists():  # left by a build killed before: the earlier build is the one to have
+            aside.rename(current)
+        if not (mode.overwrite_dataset and current.exists()):
+            yield
+            return
+        current.rename(aside)
         try:
-            super().download_and_prepare(download_config=download_config, **kwargs)
+            yield
         except BaseException:
-            self._remove_empty_version_folders()
+            if not current.exists():
+                aside.rename(current)
+                logging.warning("The build failed: the earlier build in %s was kept.", current)
             raise
+        aside.rmtree()
 
     def _remove_empty_version_folders(self) -> None:
         """A failed build leaves TFDS's empty `<name>/<config>/` folder behind, which later reads warn

@@ -17,6 +17,9 @@ from clean_images import errors, report, sources
 from clean_images.manual_dir import Contents
 from clean_images.plan import Entry, Recorded, SplitPlan
 
+_WHOLE_CATEGORIES = (" Use category.csv from the Dacon download as it is, every row: the class ids "
+                     "are positions in it, and train.csv refers to them.")
+
 TABLE_NAMES = ("train.csv", "category.csv", "category.json", "sample_submission.csv")
 _MAX_LISTED = 10
 
@@ -131,13 +134,16 @@ def read_tables(files: list[Found], num_classes: int | None) -> Tables:
     else:
         categories = _categories_from_csv(_one(by_name, "category.csv"))
     if num_classes is not None and len(categories) != num_classes:
-        raise errors.MetadataError(f"category.csv lists {len(categories)} classes; this config expects {num_classes}.")
+        raise errors.MetadataError(
+            f"category.csv lists {len(categories)} classes; this config expects {num_classes}.{_WHOLE_CATEGORIES}"
+        )
     train_labels: dict[str, int] = {}
     for row_number, row in _csv_rows(_one(by_name, "train.csv"), ("id", "landmark_id")):
         image_id, label = _id(row["id"]), _int(row["landmark_id"], "train.csv", row_number)
         if not 0 <= label < len(categories):
             raise errors.MetadataError(
-                f"train.csv line {row_number}: landmark_id {label} is not in category.csv (0-{len(categories) - 1})."
+                f"train.csv line {row_number}: landmark_id {label} is not in category.csv "
+                f"(0-{len(categories) - 1}).{_WHOLE_CATEGORIES}"
             )
         if image_id in train_labels:
             raise errors.MetadataError(f"train.csv line {row_number}: id {image_id!r} appears twice. Remove the duplicate row.")
@@ -191,7 +197,7 @@ def _categories_from_json(f: Found) -> list[str]:
 
 def _dense(names: dict[int, str], shown: str) -> list[str]:
     if sorted(names) != list(range(len(names))):
-        raise errors.MetadataError(f"{shown}: landmark_ids are not 0..{len(names) - 1} without gaps.")
+        raise errors.MetadataError(f"{shown}: landmark_ids are not 0..{len(names) - 1} without gaps.{_WHOLE_CATEGORIES}")
     return [sources.normalize_name(names[i].strip()) for i in range(len(names))]
 
 

@@ -74,7 +74,8 @@ def test_the_same_image_id_twice_is_a_mismatch_not_a_second_example():
         ("train.csv", b"id,landmark_id\nA_001,0\nA_001,1\n", r"train.csv line 3: id 'A_001' appears twice"),
         ("train.csv", b"id,label\nA_001,0\n", r"no column \['landmark_id'\]"),
         ("train.csv", b"id,landmark_id\nA_001,zero\n", r"train.csv line 2: 'zero' is not an integer"),
-        ("category.csv", b"landmark_id,landmark_name\n0,a\n2,b\n", r"landmark_ids are not 0..1 without gaps"),
+        ("category.csv", b"landmark_id,landmark_name\n0,a\n2,b\n",
+         r"not 0..1 without gaps\. Use category.csv from the Dacon download as it is"),
     ],
 )
 def test_bad_csvs_name_the_file_and_line(name, data, message):

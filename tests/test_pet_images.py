@@ -275,3 +275,24 @@ def test_download_with_a_wrong_checksum_is_tfds_error_plus_the_hint(tmp_path, mo
     with pytest.raises(errors.DownloadFailedError, match=r"(?s)[Cc]hecksum.*--manual_dir"):
         builder.download_and_prepare(download_dir=str(tmp_path / "downloads"))
     _assert_nothing_written(tmp_path / "data")
+
+
+def test_overwrite_keeps_the_earlier_build_until_the_new_one_succeeds(archive, tmp_path):
+    """TFDS deletes the existing data before --overwrite checks anything; a failing rebuild must not cost it."""
+    path, _ = archive
+    (tmp_path / "empty").mkdir()
+    built = build(pet.Builder, tmp_path / "data", manual_dir=path.parent)
+    version = epath.Path(built.data_path)
+    before = {p.name: p.read_bytes() for p in version.iterdir()}
+    overwrite = tfds.download.GenerateMode.FORCE_REDOWNLOAD
+    for manual in (tmp_path / "empty", path.parent):  # a rebuild that fails, then one that succeeds
+        builder = pet.Builder(config="full", data_dir=str(tmp_path / "data"))
+        config = tfds.download.DownloadConfig(manual_dir=str(manual), download_mode=overwrite)
+        if manual == path.parent:
+            builder.download_and_prepare(download_config=config)
+        else:
+            with pytest.raises(errors.ManualDirError, match="is empty"):
+                builder.download_and_prepare(download_config=config)
+            assert {p.name: p.read_bytes() for p in version.iterdir()} == before
+        assert sorted(p.name for p in version.parent.iterdir()) == ["1.0.0"]  # nothing left aside
+    assert stored_examples(builder).keys() == stored_examples(built).keys()
