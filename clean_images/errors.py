@@ -82,16 +82,19 @@ def data_dir_flag(data_dir: str | None) -> str:
     return f" --data_dir {shlex.quote(data_dir)}" if data_dir is not None else ""
 
 
-def build_command(dataset: str, config: str, data_dir: str | None) -> str:
-    """The `tfds build` command for one config (its package imported), as every "not built" error gives it."""
-    return f"tfds build {dataset} --config {config} --imports {dataset}{data_dir_flag(data_dir)}"
+def build_command(dataset: str, config: str, data_dir: str | None, manual: bool = False) -> str:
+    """The `tfds build` command for one config (its package imported), as every "not built" error gives it;
+    `manual`: the config needs a manual download, so the command needs --manual_dir."""
+    manual_dir = " --manual_dir DIR (DIR: the folder holding your download)" if manual else ""
+    return f"tfds build {dataset} --config {config} --imports {dataset}{data_dir_flag(data_dir)}{manual_dir}"
 
 
 def not_built_message(name: str, builder: Any, data_dir: str | None) -> str:
-    """What every reader of a dataset by name says when its TFDS `builder` is not prepared (`name`
-    and `data_dir` as the user gave them)."""
+    """What every reader of a dataset by name says when its TFDS `builder` (one of ours) is not
+    prepared (`name` and `data_dir` as the user gave them)."""
     config = builder.builder_config.name if builder.builder_config else ""
-    command = build_command(builder.name, config, data_dir)
+    manual = builder.DOWNLOAD_URL is None and not getattr(builder.builder_config, "sample", False)
+    command = build_command(builder.name, config, data_dir, manual)
     elsewhere = " (or, if it was built into another --data_dir, pass that data_dir)" if data_dir is None else ""
     return f"{name} is not built: no dataset_info.json in {builder.data_dir}. Build it first: {command}{elsewhere}"
 

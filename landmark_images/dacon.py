@@ -138,6 +138,7 @@ def read_tables(files: list[Found], num_classes: int | None) -> Tables:
             f"category.csv lists {len(categories)} classes; this config expects {num_classes}.{_WHOLE_CATEGORIES}"
         )
     train_labels: dict[str, int] = {}
+    first_row: dict[str, int] = {}
     for row_number, row in _csv_rows(_one(by_name, "train.csv"), ("id", "landmark_id")):
         image_id, label = _id(row["id"]), _int(row["landmark_id"], "train.csv", row_number)
         if not 0 <= label < len(categories):
@@ -146,8 +147,12 @@ def read_tables(files: list[Found], num_classes: int | None) -> Tables:
                 f"(0-{len(categories) - 1}).{_WHOLE_CATEGORIES}"
             )
         if image_id in train_labels:
-            raise errors.MetadataError(f"train.csv line {row_number}: id {image_id!r} appears twice. Remove the duplicate row.")
+            raise errors.MetadataError(
+                f"train.csv line {row_number}: id {image_id!r} appears twice (first on line {first_row[image_id]}). "
+                "Remove the duplicate row."
+            )
         train_labels[image_id] = label
+        first_row[image_id] = row_number
     test_ids = [_id(row["id"]) for _, row in _csv_rows(_one(by_name, "sample_submission.csv"), ("id",))]
     return Tables(categories, train_labels, test_ids)
 

@@ -71,7 +71,7 @@ def test_the_same_image_id_twice_is_a_mismatch_not_a_second_example():
     "name, data, message",
     [
         ("train.csv", b"id,landmark_id\nA_001,7\n", r"train.csv line 2: landmark_id 7 is not in category.csv \(0-1\)"),
-        ("train.csv", b"id,landmark_id\nA_001,0\nA_001,1\n", r"train.csv line 3: id 'A_001' appears twice"),
+        ("train.csv", b"id,landmark_id\nA_001,0\nA_001,1\n", r"train.csv line 3: id 'A_001' appears twice \(first on line 2\)"),
         ("train.csv", b"id,label\nA_001,0\n", r"no column \['landmark_id'\]"),
         ("train.csv", b"id,landmark_id\nA_001,zero\n", r"train.csv line 2: 'zero' is not an integer"),
         ("category.csv", b"landmark_id,landmark_name\n0,a\n2,b\n",

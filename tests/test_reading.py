@@ -1,5 +1,7 @@
 """The recommended training input pipeline: right shapes, every example once, DCT scaling."""
 
+import re
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -145,6 +147,12 @@ def test_an_unbuilt_config_is_a_clear_error_with_the_build_command(tmp_path, cap
                                             f"--imports pet_images --data_dir {tmp_path}$"):
         reading.training_pipeline("pet_images/256px", "train", data_dir=str(tmp_path))
     assert "dataset_info.json" not in caplog.text  # TFDS's own warning of it would come first, without the fix
+    import landmark_images  # noqa: F401  # a manual download: the command needs --manual_dir
+
+    with pytest.raises(NotBuiltError, match=re.escape(f"--imports landmark_images --data_dir {tmp_path} --manual_dir DIR (")):
+        reading.training_pipeline("landmark_images/full", "train", data_dir=str(tmp_path))
+    with pytest.raises(NotBuiltError, match=f"--imports landmark_images --data_dir {tmp_path}$"):
+        reading.training_pipeline("landmark_images/sample", "train", data_dir=str(tmp_path))
 
 
 def test_reading_a_256px_config_at_a_larger_size_warns_that_it_enlarges(caplog):
