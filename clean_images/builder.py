@@ -184,10 +184,11 @@ class CleanImageBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True)
 
     @contextlib.contextmanager
     def _previous_build_kept_until_success(self, download_config: tfds.download.DownloadConfig | None) -> Iterator[None]:
-        """With --overwrite, TFDS deletes the existing build before anything is checked: a build
-        that then stops on bad input (a wrong manual_dir, CSVs and files that disagree) would cost
-        the user a good dataset. It is moved aside instead, put back if the new build fails, and
-        deleted once it succeeds. (`tfds build --overwrite` deletes it itself, before this runs.)"""
+        """Asked to overwrite (`download_mode=FORCE_REDOWNLOAD`), TFDS deletes the existing build
+        before anything is checked: a build that then stops on bad input (a wrong manual_dir, CSVs
+        and files that disagree) would cost the user a good dataset. It is moved aside instead, put
+        back if the new build fails, and deleted once it succeeds. (`tfds build --overwrite`
+        deletes it itself, before this runs.)"""
         mode = (download_config or tfds.download.DownloadConfig()).download_mode
         current = epath.Path(self.data_path)
         aside = current.parent / f".{current.name}.being-overwritten"  # not a version name: TFDS ignores it
