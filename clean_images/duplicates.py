@@ -8,7 +8,7 @@ re-encoded, downscaled, slightly cropped, brightened): three an image, of the th
 is, zoomed in and zoomed out by `ZOOM` a side, so that a crop of a few percent meets its
 original. After generation, files with the same digest form an exact group; one file per
 distinct content then joins, in key order, the near group of the first file whose plain hash
-is within `NEAR_DISTANCE` bits of its own, or a zoomed one within `NEAR_DISTANCE - ZOOM_PENALTY`
+is within `NEAR_DISTANCE` bits of its own, or a zoomed one within `ZOOMED_DISTANCE`
 (groups form around their first file, so they never chain). The search is faiss' exact binary index (brute force in
 C, both cores)."""
 
@@ -39,6 +39,7 @@ ZOOM = 0.03
 # independent trial grouped two whose plain hashes were 66 bits apart, a zoomed one 62), so a
 # zoomed hash must come this much closer: crops of 4% a side 88-95% found, 3% 97-98% (the sweep).
 ZOOM_PENALTY = 4
+ZOOMED_DISTANCE = NEAR_DISTANCE - ZOOM_PENALTY  # how near a zoomed hash must come
 _QUERY_BATCH = 256  # bounds the results held at once, even when thousands of files are one photo
 _SIDE = 16  # the image is area-averaged to _SIDE x _SIDE grey, whose 256 DCT coefficients make the hash
 _DIGEST_BYTES = 16
@@ -175,7 +176,7 @@ class Duplicates(DatasetPass):
             "method": {
                 "hash": f"{HASH_BITS}-bit DCT hash of the image area-averaged to 16x16 grey",
                 "zoom": ZOOM,  # a side: each image is also searched for zoomed in and out by this much
-                "zoom_distance": NEAR_DISTANCE - ZOOM_PENALTY,  # how near a zoomed hash must come
+                "zoom_distance": ZOOMED_DISTANCE,
                 "near_distance": NEAR_DISTANCE,
                 "search": "exact",
             },
@@ -260,7 +261,7 @@ def _within_reach(limits: np.ndarray, distances: np.ndarray, found: np.ndarray, 
     """faiss' results for all probes (a query's adjacent, each searched within NEAR_DISTANCE) to the
     limits and rows of each query's reach: a zoomed probe's rows only if `ZOOM_PENALTY` bits nearer."""
     probe = np.repeat(np.arange(len(limits) - 1) % probes, np.diff(limits).astype(np.int64))
-    keep = (probe == 0) | (distances <= NEAR_DISTANCE - ZOOM_PENALTY)
+    keep = (probe == 0) | (distances <= ZOOMED_DISTANCE)
     kept = np.concatenate([[0], np.cumsum(keep)])
     return kept[limits[::probes].astype(np.int64)], found[keep]
 
