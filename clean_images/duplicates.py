@@ -9,8 +9,9 @@ is, zoomed in and zoomed out by `ZOOM` a side, so that a crop of a few percent m
 original. After generation, files with the same digest form an exact group; one file per
 distinct content then joins, in key order, the near group of the first file whose plain hash
 is within `NEAR_DISTANCE` bits of its own, or a zoomed one within `ZOOMED_DISTANCE`
-(groups form around their first file, so they never chain). The search is faiss' exact binary index (brute force in
-C, both cores)."""
+(groups form around their first file, so they never chain). The search is faiss' exact binary
+index (brute force in C, both cores), each file's plain hash searched as far as its zoomed
+ones could reach (`_reach`): one comparison a pair, not three."""
 
 from __future__ import annotations
 
@@ -40,6 +41,8 @@ ZOOM = 0.03
 # zoomed hash must come this much closer: crops of 4% a side 88-95% found, 3% 97-98% (the sweep).
 ZOOM_PENALTY = 4
 ZOOMED_DISTANCE = NEAR_DISTANCE - ZOOM_PENALTY  # how near a zoomed hash must come
+_BAND = 4  # reach rounded up to this many bits: a few faiss searches a batch
+_MAX_REACH = 108  # where photos' first codes start to come near each other by chance (~1.5 % of pairs)
 _QUERY_BATCH = 256  # bounds the results held at once, even when thousands of files are one photo
 _SIDE = 16  # the image is area-averaged to _SIDE x _SIDE grey, whose 256 DCT coefficients make the hash
 _DIGEST_BYTES = 16
@@ -219,9 +222,8 @@ def find_groups(digests: Sequence[bytes | str], hashes: np.ndarray) -> list[tupl
 def _near_groups(codes: np.ndarray) -> list[list[int]]:
     """Rows within NEAR_DISTANCE bits of an earlier row that heads a group, grouped under it.
 
-    `codes`: (n, probes, bytes). The index holds each row's first code; a query searches with
-    all of its row's codes, and finds the rows its first comes near, or another within
-    `ZOOM_PENALTY` bits less.
+    `codes`: (n, probes, bytes). The index holds each row's first code; a query finds the rows
+    its first code comes near, or another within `ZOOM_PENALTY` bits less (`_search`).
 
     A row is only ever found by a query before it, and not once grouped: the index drops
     both kinds as it goes (rebuilt when a fifth of it is dead), which halves the work on
@@ -230,7 +232,7 @@ def _near_groups(codes: np.ndarray) -> list[list[int]]:
     grouped = np.zeros(len(codes), bool)
     groups = []
     held = np.arange(len(codes))  # the rows the index holds, by index label
-    probes = codes.shape[1]
+    reach = _reach(codes)
     index = _index(np.ascontiguousarray(codes[:, 0]))
     for start in range(0, len(codes), _QUERY_BATCH):
         queries = np.arange(start, min(start + _QUERY_BATCH, len(codes)))
@@ -241,9 +243,7 @@ def _near_groups(codes: np.ndarray) -> list[list[int]]:
         if alive < 0.8 * len(held):
             held = start + np.flatnonzero(~grouped[start:])
             index = _index(np.ascontiguousarray(codes[held, 0]))
-        limits, distances, found = index.range_search(codes[queries].reshape(len(queries) * probes, -1), NEAR_DISTANCE + 1)
-        limits, found = _within_reach(limits, distances, found, probes)
-        found = held[found]
+        limits, found = _search(index, held, codes, queries, reach)
         for q in _with_later_rows(queries, limits, found):  # the others can head no group
             first = queries[q]
             if grouped[first]:  # joined an earlier group of this batch
@@ -257,13 +257,65 @@ def _near_groups(codes: np.ndarray) -> list[list[int]]:
     return groups
 
 
-def _within_reach(limits: np.ndarray, distances: np.ndarray, found: np.ndarray, probes: int) -> tuple[np.ndarray, np.ndarray]:
-    """faiss' results for all probes (a query's adjacent, each searched within NEAR_DISTANCE) to the
-    limits and rows of each query's reach: a zoomed probe's rows only if `ZOOM_PENALTY` bits nearer."""
-    probe = np.repeat(np.arange(len(limits) - 1) % probes, np.diff(limits).astype(np.int64))
-    keep = (probe == 0) | (distances <= ZOOMED_DISTANCE)
-    kept = np.concatenate([[0], np.cumsum(keep)])
-    return kept[limits[::probes].astype(np.int64)], found[keep]
+def _reach(codes: np.ndarray) -> np.ndarray:
+    """How far each row's first code must be searched to find every row one of its codes reaches.
+
+    A zoomed code within ZOOMED_DISTANCE of a row puts the first code within ZOOMED_DISTANCE
+    plus the zoomed code's own distance from it (the triangle inequality). So one search of
+    the first code finds them all (one comparison a row instead of one a code), and only the
+    few rows it finds beyond NEAR_DISTANCE need their zoomed distances. Rounded up to `_BAND`
+    bits: one search a band.
+    """
+    words = codes.view(np.uint64)  # (n, probes, bytes / 8)
+    drift = np.bitwise_count(words[:, 1:] ^ words[:, :1]).sum(axis=2, dtype=np.int64).max(axis=1, initial=0)
+    reach = np.maximum(NEAR_DISTANCE, ZOOMED_DISTANCE + drift)
+    return -(-reach // _BAND) * _BAND
+
+
+def _search(index, held: np.ndarray, codes: np.ndarray, queries: np.ndarray, reach: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each query's rows within reach, as (limits, rows) in query order: one faiss search a band of reach."""
+    owners, rows = [], []
+    for radius in np.unique(reach[queries]):
+        at = np.flatnonzero(reach[queries] == radius)
+        if radius <= _MAX_REACH:
+            owner, found = _first_code_search(index, held, codes[queries[at]], codes, int(radius))
+        else:
+            owner, found = _every_code_search(index, held, codes[queries[at]])
+        owners.append(at[owner])
+        rows.append(found)
+    owner = np.concatenate(owners)
+    limits = np.concatenate([[0], np.cumsum(np.bincount(owner, minlength=len(queries)))])
+    return limits, np.concatenate(rows)[np.argsort(owner, kind="stable")]
+
+
+def _first_code_search(
+    index, held: np.ndarray, mine: np.ndarray, codes: np.ndarray, radius: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(query position, row) of the rows within reach of `mine` (queries' codes): their first codes
+    searched to `radius`, the zoomed codes compared only with the rows found beyond NEAR_DISTANCE."""
+    limits, distances, found = index.range_search(np.ascontiguousarray(mine[:, 0]), radius + 1)
+    owner = np.repeat(np.arange(len(mine)), np.diff(limits).astype(np.int64))  # faiss gives size_t limits
+    found = held[found]
+    keep = distances <= NEAR_DISTANCE
+    far = np.flatnonzero(~keep)
+    keep[far] = _zoomed_distance(mine[owner[far]], codes[found[far], 0]) <= ZOOMED_DISTANCE
+    return owner[keep], found[keep]
+
+
+def _every_code_search(index, held: np.ndarray, mine: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The same for queries whose reach would find a few % of all rows: each of their codes
+    searched to NEAR_DISTANCE, a zoomed code's rows kept if within ZOOMED_DISTANCE."""
+    probes = mine.shape[1]
+    limits, distances, found = index.range_search(mine.reshape(len(mine) * probes, -1), NEAR_DISTANCE + 1)
+    code = np.repeat(np.arange(len(mine) * probes), np.diff(limits).astype(np.int64))
+    keep = (code % probes == 0) | (distances <= ZOOMED_DISTANCE)
+    return code[keep] // probes, held[found[keep]]
+
+
+def _zoomed_distance(mine: np.ndarray, theirs: np.ndarray) -> np.ndarray:
+    """Bits from the nearest of each row's zoomed codes (`mine`: n, probes, bytes) to its row of `theirs` (n, bytes)."""
+    words = np.ascontiguousarray(mine[:, 1:]).view(np.uint64)
+    return np.bitwise_count(words ^ theirs.view(np.uint64)[:, None]).sum(axis=2, dtype=np.int64).min(axis=1, initial=HASH_BITS)
 
 
 def _with_later_rows(queries: np.ndarray, limits: np.ndarray, found: np.ndarray) -> np.ndarray:
@@ -280,7 +332,7 @@ def _index(codes: np.ndarray):
     """An exact faiss binary index holding `codes`.
 
     Brute force, but in C on both cores (and only over rows still findable: see `_near_groups`):
-    34 s for 127k distinct generated images' three hashes each, Dacon's size.
+    ~7 s for 127k distinct generated images, Dacon's size (each code searched: ~9-11 s).
     faiss' inverted file, the sub-quadratic choice, measured worse at that size (on the
     earlier benchmark's thumbnails): 5.6 s, but ~800 MiB more and only 92.5% of the planted
     near copies found (benchmarks/duplicates.py).

@@ -142,24 +142,52 @@ def _observations(planted_images: dict) -> list[Observation]:
     return out
 
 
+def _grouped_by_the_rule(hashes: np.ndarray) -> list[list[int]]:
+    """The documented rule, spelled out over all pairs: each row not yet grouped heads the rows
+    after it whose first code is within NEAR_DISTANCE of its own, or of one of its zoomed codes
+    within ZOOMED_DISTANCE."""
+    bits = np.unpackbits(hashes, axis=2)  # (files, probes, 256)
+    by_probe = (bits[:, None, :, :] != bits[None, :, :1, :]).sum(-1)  # a's codes against b's first
+    distances = np.minimum(by_probe[..., 0], by_probe[..., 1:].min(-1, initial=999) + duplicates.ZOOM_PENALTY)
+    grouped, groups = set(), []
+    for a in range(len(hashes)):
+        if a in grouped:
+            continue
+        members = [b for b in range(a + 1, len(hashes)) if b not in grouped and distances[a, b] <= duplicates.NEAR_DISTANCE]
+        grouped.update([a, *members])
+        if members:
+            groups.append([a, *members])
+    return groups
+
+
 def test_the_index_search_groups_as_a_plain_pairwise_comparison_does():
     images, _ = planted_set(("Cat", "Dog"), 40, 3, seed=9)
     observations = _observations(images)
     digests, hashes = duplicates.digests_and_hashes([o.value for o in observations])
     firsts = [i for i, d in enumerate(digests) if digests.index(d) == i]
-    bits = np.unpackbits(hashes[firsts], axis=2)  # (files, probes, 256)
-    by_probe = (bits[:, None, :, :] != bits[None, :, :1, :]).sum(-1)  # a's probes against b as it is
-    distances = np.minimum(by_probe[..., 0], by_probe[..., 1:].min(-1) + duplicates.ZOOM_PENALTY)
-    grouped, expected = set(), []
-    for a in range(len(firsts)):  # the documented rule, spelled out: join the first earlier head within reach
-        if a in grouped:
-            continue
-        members = [b for b in range(a + 1, len(firsts)) if b not in grouped and distances[a, b] <= duplicates.NEAR_DISTANCE]
-        grouped.update([a, *members])
-        if members:
-            expected.append([firsts[a], *(firsts[b] for b in members)])
+    expected = [[firsts[i] for i in group] for group in _grouped_by_the_rule(hashes[firsts])]
     found = [members for kind, members in duplicates.find_groups(digests, hashes) if kind == "near"]
     assert found == expected and found
+
+
+def test_both_searches_group_by_the_rule_whatever_a_zoomed_code_drifts():
+    """Rows whose zoomed codes lie near their first code take one search of it (the triangle
+    inequality bounds what a zoomed code can reach); rows whose zoomed codes drift far take
+    a search of each code. Planted: rows near an earlier row's first or zoomed code."""
+    rng = np.random.default_rng(3)
+    bits = rng.integers(0, 2, (400, 3, 256), dtype=np.uint8)
+    for row in range(400):  # zoomed codes 0-120 bits from the first: both searches
+        for probe in (1, 2):
+            bits[row, probe] = bits[row, 0] ^ (rng.permutation(256) < rng.integers(0, 121))
+    for row in rng.choice(np.arange(1, 400), 120, replace=False):  # near an earlier row's first or zoomed code
+        earlier, probe = rng.integers(0, row), rng.integers(0, 3)
+        bits[row, 0] = bits[earlier, probe] ^ (rng.permutation(256) < rng.integers(40, 72))
+    hashes = np.packbits(bits, axis=2)
+    reach = duplicates._reach(hashes)
+    assert (reach <= duplicates._MAX_REACH).any() and (reach > duplicates._MAX_REACH).any()
+    expected = _grouped_by_the_rule(hashes)
+    found = [members for kind, members in duplicates.find_groups([str(i) for i in range(400)], hashes) if kind == "near"]
+    assert found == expected and len(found) > 20
 
 
 @pytest.mark.parametrize("seed", [2, 7, 11])
