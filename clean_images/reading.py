@@ -34,6 +34,7 @@ import tensorflow_datasets as tfds
 from absl import logging
 
 from clean_images import duplicates
+from clean_images.builder import CleanImageConfig
 from clean_images.errors import NotBuiltError, absl_errors_only, not_built_message
 from clean_images.parallel import worker_count
 
@@ -220,7 +221,7 @@ def training_pipeline(
         prepared = builder.is_prepared()
     if not prepared:  # else TFDS's bare AssertionError, deep in as_dataset
         raise NotBuiltError(not_built_message(name, builder, data_dir))
-    _warn_if_upscaled(builder.info.metadata.get("image_transform", {}), name, mode, image_size)
+    _warn_if_upscaled(_stored_as(builder), name, mode, image_size)
     dataset = builder.as_dataset(
         split=split,
         shuffle_files=shuffle,
@@ -250,6 +251,16 @@ def training_pipeline(
     dataset = dataset.map(to_batch_element, num_parallel_calls=worker_count(), deterministic=deterministic)
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder).prefetch(2)  # two batches hide the next
     return dataset.with_options(without_autotuner())
+
+
+def _stored_as(builder: tfds.core.DatasetBuilder) -> dict:
+    """What the config's image transform records (e.g. its shorter side), from the config itself:
+    `info.metadata` would load the whole metadata.json, whose duplicate groups alone are ~7 MiB
+    of Python objects for 25k images, held as long as the builder."""
+    config = builder.builder_config
+    if isinstance(config, CleanImageConfig):
+        return config.image_transform.metadata() if config.image_transform is not None else {}
+    return builder.info.metadata.get("image_transform", {})  # a builder read from its files alone
 
 
 def _warn_if_upscaled(transform: dict, name: str, mode: str, image_size: int) -> None:

@@ -163,3 +163,18 @@ def test_reading_a_256px_config_at_a_larger_size_warns_that_it_enlarges(caplog):
     assert caplog.text == ""
     reading._warn_if_upscaled(stored, "pet_images/256px", "eval", 300)
     assert "shorter side at 256 px, but mode='eval' at image_size=300 needs 343: they will be enlarged" in caplog.text
+
+
+def test_the_pipeline_leaves_metadata_json_unread_and_still_warns_of_enlarging(tmp_path, monkeypatch, caplog):
+    """The stored size for the warning comes from the config: reading never loads metadata.json,
+    whose duplicate groups are ~7 MiB of Python objects at 25k images, kept with the builder."""
+    import tensorflow_datasets as tfds
+
+    build(pet_images.Builder, tmp_path, config="sample-256px")
+    loads = []
+    real = tfds.core.MetadataDict.load_metadata
+    monkeypatch.setattr(tfds.core.MetadataDict, "load_metadata", lambda self, folder: loads.append(folder) or real(self, folder))
+    next(iter(reading.training_pipeline("pet_images/sample-256px", "train", image_size=300, mode="eval", data_dir=str(tmp_path))))
+    assert loads == [] and "they will be enlarged" in caplog.text
+    assert tfds.builder("pet_images/sample-256px", data_dir=str(tmp_path)).info.metadata["image_transform"]["shorter_side"] == 256
+    assert len(loads) == 1  # the spy sees a load
