@@ -126,35 +126,26 @@ class DatasetPass(abc.ABC):
 
 class ObservationLog:
     """One pass's observations over all splits, condensed `CONDENSE_EVERY` at a time as they arrive,
-    so memory holds condensed values plus one batch (e.g. 112 bytes an image, not 272, for duplicates).
-
-    Kept as columns, not an `Observation` per image: ~40 bytes less an image, and no object per
-    image for the garbage collector to walk while the build runs.
-    """
+    so memory holds condensed values plus one batch (e.g. 112 bytes an image, not 272, for duplicates)."""
 
     CONDENSE_EVERY = 4_096
 
     def __init__(self, dataset_pass: DatasetPass):
         self._pass = dataset_pass
-        self._splits: list[str] = []
-        self._filenames: list[str] = []
-        self._labels: list[Any] = []
-        self._values: list[Any] = []  # condensed up to `_condensed`
-        self._condensed = 0
+        self._condensed: list[Observation] = []
+        self._pending: list[Observation] = []
 
     def append(self, observation: Observation) -> None:
-        self._splits.append(observation.split)
-        self._filenames.append(observation.filename)
-        self._labels.append(observation.label)
-        self._values.append(observation.value)
-        if len(self._values) - self._condensed >= self.CONDENSE_EVERY:
+        self._pending.append(observation)
+        if len(self._pending) >= self.CONDENSE_EVERY:
             self._condense_pending()
 
     def all(self) -> list[Observation]:
         """Every observation so far, condensed."""
         self._condense_pending()
-        return [Observation(*columns) for columns in zip(self._splits, self._filenames, self._labels, self._values)]
+        return list(self._condensed)
 
     def _condense_pending(self) -> None:
-        self._values[self._condensed :] = self._pass.condense(self._values[self._condensed :])
-        self._condensed = len(self._values)
+        values = self._pass.condense([o.value for o in self._pending])
+        self._condensed += [Observation(o.split, o.filename, o.label, v) for o, v in zip(self._pending, values)]
+        self._pending = []
