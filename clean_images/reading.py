@@ -256,7 +256,9 @@ def training_pipeline(
 def _stored_as(builder: tfds.core.DatasetBuilder) -> dict:
     """What the config's image transform records (e.g. its shorter side), from the config itself:
     `info.metadata` would load the whole metadata.json, whose duplicate groups alone are ~7 MiB
-    of Python objects for 25k images, held as long as the builder."""
+    of Python objects for 25k images, held as long as the builder. (Data built by a version of
+    this package whose config stored another size would be described by today's config: the
+    warning is advice, and the dataset version changes with what a config stores.)"""
     config = builder.builder_config
     if isinstance(config, CleanImageConfig):
         return config.image_transform.metadata() if config.image_transform is not None else {}

@@ -190,6 +190,30 @@ def test_both_searches_group_by_the_rule_whatever_a_zoomed_code_drifts():
     assert found == expected and len(found) > 20
 
 
+def test_a_zoomed_match_at_the_edge_of_reach_is_found_and_one_bit_more_is_not():
+    """The plain search reaches exactly ZOOMED_DISTANCE + drift bits (faiss keeps distances below
+    its radius); a file whose zoomed hashes equal its plain one searches NEAR_DISTANCE."""
+    first = np.zeros(256, np.uint8)
+    zoomed = first.copy()
+    zoomed[:44] = 1  # drift 44, a multiple of the band: reach 60 + 44 = 104 exactly
+    edge = zoomed.copy()
+    edge[44 : 44 + duplicates.ZOOMED_DISTANCE] = 1  # 60 from the zoomed hash, 104 from the plain one
+    beyond = edge.copy()
+    beyond[200] = 1  # 61 and 105
+    same = np.ones(256, np.uint8)  # drift 0: reach NEAR_DISTANCE
+    near_same = same.copy()
+    near_same[: duplicates.NEAR_DISTANCE] = 0
+
+    def hashes(*rows: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        return np.packbits(np.array([[plain, zoom, zoom] for plain, zoom in rows]), axis=2)
+
+    assert duplicates._reach(hashes((first, zoomed)))[0] == 104
+    found = duplicates.find_groups(["a", "b"], hashes((first, zoomed), (edge, edge)))
+    assert found == [("near", [0, 1])]
+    assert duplicates.find_groups(["a", "b"], hashes((first, zoomed), (beyond, beyond))) == []
+    assert duplicates.find_groups(["a", "b"], hashes((same, same), (near_same, near_same))) == [("near", [0, 1])]
+
+
 @pytest.mark.parametrize("seed", [2, 7, 11])
 def test_zoomed_hashes_find_a_crop_the_plain_hash_misses_in_either_order(seed):
     """4 % off every side of these generated photos moves the plain hash beyond the threshold;
