@@ -168,14 +168,14 @@ class CleanImageBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True)
     def download_and_prepare(self, *, download_config: tfds.download.DownloadConfig | None = None, **kwargs: Any) -> None:
         """TFDS's, after a features config has found its weights (before any work) or, when the
         data is there to be reused, checked that it was built with the weights asked for."""
+        mode = (download_config or tfds.download.DownloadConfig()).download_mode
         transform = self.builder_config.batch_transform
         if transform is not None:
-            mode = (download_config or tfds.download.DownloadConfig()).download_mode
             if self.is_prepared() and not mode.overwrite_dataset:
                 self._check_built_with_asked_weights(transform)
             else:
                 self._batch_transform = transform.ready(self.weights, f"{self.name}/{self.builder_config.name}")
-        with self._previous_build_kept_until_success(download_config):
+        with self._previous_build_kept_until_success(mode):
             try:
                 super().download_and_prepare(download_config=download_config, **kwargs)
             except BaseException:
@@ -183,13 +183,12 @@ class CleanImageBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True)
                 raise
 
     @contextlib.contextmanager
-    def _previous_build_kept_until_success(self, download_config: tfds.download.DownloadConfig | None) -> Iterator[None]:
+    def _previous_build_kept_until_success(self, mode: tfds.download.GenerateMode) -> Iterator[None]:
         """Asked to overwrite (`download_mode=FORCE_REDOWNLOAD`), TFDS deletes the existing build
         before anything is checked: a build that then stops on bad input (a wrong manual_dir, CSVs
         and files that disagree) would cost the user a good dataset. It is moved aside instead, put
         back if the new build fails, and deleted once it succeeds. (`tfds build --overwrite`
         deletes it itself, before this runs.)"""
-        mode = (download_config or tfds.download.DownloadConfig()).download_mode
         current = epath.Path(self.data_path)
         aside = current.parent / f".{current.name}.being-overwritten"  # not a version name: TFDS ignores it
         if aside.exists() and current.exists():  # left by a build killed after its new data was in place

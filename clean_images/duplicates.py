@@ -266,8 +266,7 @@ def _reach(codes: np.ndarray) -> np.ndarray:
     few rows it finds beyond NEAR_DISTANCE need their zoomed distances. Rounded up to `_BAND`
     bits: one search a band.
     """
-    words = codes.view(np.uint64)  # (n, probes, bytes / 8)
-    drift = np.bitwise_count(words[:, 1:] ^ words[:, :1]).sum(axis=2, dtype=np.int64).max(axis=1, initial=0)
+    drift = _bits_apart(codes[:, 1:], codes[:, :1]).max(axis=1, initial=0)
     reach = np.maximum(NEAR_DISTANCE, ZOOMED_DISTANCE + drift)
     return -(-reach // _BAND) * _BAND
 
@@ -314,8 +313,12 @@ def _every_code_search(index, held: np.ndarray, mine: np.ndarray) -> tuple[np.nd
 
 def _zoomed_distance(mine: np.ndarray, theirs: np.ndarray) -> np.ndarray:
     """Bits from the nearest of each row's zoomed codes (`mine`: n, probes, bytes) to its row of `theirs` (n, bytes)."""
-    words = np.ascontiguousarray(mine[:, 1:]).view(np.uint64)
-    return np.bitwise_count(words ^ theirs.view(np.uint64)[:, None]).sum(axis=2, dtype=np.int64).min(axis=1, initial=HASH_BITS)
+    return _bits_apart(mine[:, 1:], theirs[:, None]).min(axis=1, initial=HASH_BITS)
+
+
+def _bits_apart(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Hamming distances of packed codes (last axis: bytes, contiguous), broadcast: 64 bits at a time."""
+    return np.bitwise_count(a.view(np.uint64) ^ b.view(np.uint64)).sum(axis=-1, dtype=np.int64)
 
 
 def _with_later_rows(queries: np.ndarray, limits: np.ndarray, found: np.ndarray) -> np.ndarray:
@@ -332,7 +335,7 @@ def _index(codes: np.ndarray):
     """An exact faiss binary index holding `codes`.
 
     Brute force, but in C on both cores (and only over rows still findable: see `_near_groups`):
-    ~7 s for 127k distinct generated images, Dacon's size (each code searched: ~9-11 s).
+    7-9 s for 127k distinct generated images, Dacon's size (each code searched: ~9-14 s).
     faiss' inverted file, the sub-quadratic choice, measured worse at that size (on the
     earlier benchmark's thumbnails): 5.6 s, but ~800 MiB more and only 92.5% of the planted
     near copies found (benchmarks/duplicates.py).
