@@ -35,9 +35,10 @@ def prepare(workdir: pathlib.Path, images: int, config: str = "full") -> tuple[p
     import pet_images
 
     zip_path = replica(workdir, images)
-    data_dir, folder = workdir / f"pet-read-{images}" / "data", workdir / f"pet-read-{images}" / f"folder-{config}"
+    data_dir = workdir / f"pet-read-{images}" / "data"
+    builder = pet_images.Builder(config=config, data_dir=str(data_dir))
+    folder = workdir / f"pet-read-{images}" / f"folder-{config}-{builder.version}"
     if not folder.exists():
-        builder = pet_images.Builder(config=config, data_dir=str(data_dir))
         builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=str(zip_path.parent)))
         dataset = builder.as_dataset(split="train", decoders={"image": tfds.decode.SkipDecoding()})
         for example in tfds.as_numpy(dataset):

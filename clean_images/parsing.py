@@ -4,7 +4,7 @@ For readers without TFDS: a bare TPU job reading gs://, or code that reads TFRec
 posts do. TFDS's own reading (`tfds.load`, `builder.as_dataset`) gives the same values.
 
 Files: `<data_dir>/<dataset>/<config>/<version>/<dataset>-<split>.tfrecord-<shard>-of-<shards>`,
-e.g. `pet_images/sample/1.0.0/pet_images-train.tfrecord-00000-of-00001` (TFDS picks the number
+e.g. `pet_images/sample/1.0.0/pet_images-train.tfrecord-00000-of-00001` (versions: `VERSIONS`; TFDS picks the number
 of shards; glob `...-train.tfrecord-*`). An ArrayRecord build (`--file_format array_record`)
 names them `<dataset>-<split>.array_record-<shard>-of-<shards>` and holds the same serialized
 `tf.train.Example` records. Beside them: `dataset_info.json`, `features.json`,
@@ -37,7 +37,9 @@ DATASETS = ("pet_images", "landmark_images")
 IMAGE_CONFIGS = ("sample", "full", "256px", "sample-256px")
 FEATURES_CONFIGS = ("sample-efficientnetb0", "efficientnetb0")
 FEATURES_SHAPE = (7, 7, 1280)
-VERSION = "1.0.0"
+# The version folder of each config: the 256px configs store 4:2:0 chroma since 1.1.0.
+VERSIONS = {"sample": "1.0.0", "full": "1.0.0", "256px": "1.1.0", "sample-256px": "1.1.0",
+            "sample-efficientnetb0": "1.0.0", "efficientnetb0": "1.0.0"}
 
 _BYTES = tf.io.FixedLenFeature([], tf.string)
 _INT = tf.io.FixedLenFeature([], tf.int64)
@@ -67,11 +69,12 @@ def parse_example(serialized: tf.Tensor, dataset: str, config: str) -> dict[str,
     return parsed
 
 
-def shard_pattern(data_dir: str, dataset: str, config: str, split: str, version: str = VERSION) -> str:
-    """The glob of a split's TFRecord shards, e.g. for `tf.io.gfile.glob` (local paths and gs:// alike)."""
+def shard_pattern(data_dir: str, dataset: str, config: str, split: str, version: str | None = None) -> str:
+    """The glob of a split's TFRecord shards, e.g. for `tf.io.gfile.glob` (local paths and gs:// alike);
+    `version` defaults to the config's current one."""
     _check_dataset(dataset)
     is_features_config(config)  # checks the name
-    return f"{data_dir.rstrip('/')}/{dataset}/{config}/{version}/{dataset}-{split}.tfrecord-*"
+    return f"{data_dir.rstrip('/')}/{dataset}/{config}/{version or VERSIONS[config]}/{dataset}-{split}.tfrecord-*"
 
 
 def is_features_config(config: str) -> bool:

@@ -107,7 +107,7 @@ def center_crop(example: dict, image_size: int, dtype: tf.DType = tf.float32) ->
     same antialiased bilinear filter as `tf.image.resize`), but only the window under that
     square decoded. When the stored shorter side already is that size (the 256px configs at
     224), the crop is the output: no resampling at all (libjpeg upsamples 4:2:0 chroma at the
-    crop's edge columns without their outer neighbours; resized images are stored 4:4:4)."""
+    crop's right edge without the column beyond it: that column may differ by a few levels)."""
     height, width = example["image/height"], example["image/width"]
     resized = _resized_size(height, width, round(image_size / EVAL_CROP_FRACTION))
     top, left = (resized[0] - image_size) // 2, (resized[1] - image_size) // 2  # the crop, in resized pixels

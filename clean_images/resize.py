@@ -4,7 +4,8 @@ The standard ImageNet-style input is "shorter side 256, then crop 224": storing 
 once makes every epoch decode far fewer pixels. Large photos are decoded by libjpeg straight
 to the smallest DCT scale (M/8) of at least twice the target, which skips most of the work;
 OpenCV then resizes to the exact size (bilinear for at most 2x, else its area filter), and
-libjpeg-turbo encodes the result. Validation decodes at that same scale and hands the pixels
+libjpeg-turbo encodes the result with 4:2:0 chroma (4:4:4 until 1.1.0: 4:2:0 reads ~15 % faster
+for ~1 dB of PSNR). Validation decodes at that same scale and hands the pixels
 over (`ImageTransform.decode_size`), so a clean image is decoded once.
 """
 
@@ -26,6 +27,15 @@ cv2.setNumThreads(1)  # the sanitation pool already runs one image per core
 # only takes large photos down to twice the target; the rest is OpenCV's: bilinear for at
 # most 2x (0.5 ms a PetImages photo), the area filter beyond.
 AREA_ABOVE = 2.0
+
+# The stored bytes' version, for the configs that store resized images (the others keep the
+# dataset's VERSION): a change here that changes the bytes needs a new version and a note.
+VERSION = "1.1.0"
+RELEASE_NOTES = {
+    "1.1.0": "Chroma stored 4:2:0 (was 4:4:4): reads ~15 % faster, 0.81x the bytes; the 224 eval input's PSNR "
+    "against the full config is 40.1 dB median (was 41.4) on the PetImages replica.",
+    "1.0.0": "Initial release: shorter side 256, JPEG quality 90, 4:4:4 chroma.",
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,7 +70,7 @@ class ShorterSide(ImageTransform):
         left = max(pixels.shape[0] / height, pixels.shape[1] / width)  # what DCT scaling left to shrink
         interpolation = cv2.INTER_AREA if left > AREA_ABOVE else cv2.INTER_LINEAR
         resized = cv2.resize(pixels, (width, height), interpolation=interpolation)
-        jpeg = simplejpeg.encode_jpeg(resized, quality=self.quality, colorspace="RGB", colorsubsampling="444")
+        jpeg = simplejpeg.encode_jpeg(resized, quality=self.quality, colorspace="RGB", colorsubsampling="420")
         return Image(jpeg, height, width)
 
     def describe(self) -> str:
@@ -69,10 +79,10 @@ class ShorterSide(ImageTransform):
             f"large photos decoded with libjpeg's DCT scaling to the smallest scale of at least twice that size, "
             f"then resized with "
             f"OpenCV (INTER_LINEAR for at most {AREA_ABOVE:g}x, else the area filter INTER_AREA), "
-            f"JPEG quality {self.quality}, 4:4:4."
+            f"JPEG quality {self.quality}, 4:2:0 chroma."
         )
 
     def metadata(self) -> dict[str, Any]:
         resampling = f"libjpeg DCT scaling (M/8) + OpenCV INTER_LINEAR up to {AREA_ABOVE}x, INTER_AREA beyond"
         return {"shorter_side": self.size, "filter": resampling,
-                "jpeg_quality": self.quality, "chroma_subsampling": "4:4:4", "never_upscaled": True}
+                "jpeg_quality": self.quality, "chroma_subsampling": "4:2:0", "never_upscaled": True}

@@ -181,3 +181,5 @@ def test_the_parser_knows_every_config_of_both_builders():
     for builder_cls in (pet.Builder, landmark.Builder):
         for config in builder_cls.BUILDER_CONFIGS:
             assert parsing.is_features_config(config.name) == (config.batch_transform is not None), config.name
+            assert parsing.VERSIONS[config.name] == str(config.version), config.name
+        assert parsing.VERSIONS.keys() == {config.name for config in builder_cls.BUILDER_CONFIGS}

@@ -72,10 +72,15 @@ def test_256px_config_stores_the_same_examples_at_training_size(replica, tmp_pat
         expected = ShorterSide(256).target(h, w) or (h, w)
         assert (example["image/height"], example["image/width"]) == expected
         assert simplejpeg.decode_jpeg(example["image"]).shape == (*expected, 3)
-        resized += min(h, w) > 256
+        if min(h, w) > 256:  # re-encoded: 4:2:0 chroma, as the metadata says
+            assert simplejpeg.decode_jpeg_header(example["image"])[3] == "420", name
+            resized += 1
     assert resized >= 20
     assert small.info.metadata[report_lib.METADATA_KEY] == full.info.metadata[report_lib.METADATA_KEY]
     assert small.info.metadata["image_transform"]["shorter_side"] == 256
+    assert small.info.metadata["image_transform"]["chroma_subsampling"] == "4:2:0"
+    assert str(small.version) == "1.1.0" and "4:2:0" in small.info.release_notes["1.1.0"]
+    assert str(full.version) == "1.0.0"  # its bytes did not change
     assert "JPEG quality 90" in small.info.config_description and "INTER_AREA" in small.info.config_description
     assert small.info.metadata["image_transform"]["filter"].startswith("libjpeg DCT scaling")
 
@@ -92,8 +97,8 @@ def test_tfds_build_without_a_config_builds_both_samples_before_asking_for_the_a
     )
     assert result.returncode != 0
     assert "--manual_dir" in result.stderr + result.stdout
-    for config in ("sample", "sample-256px"):
-        assert (env_data / "pet_images" / config / "1.0.0" / "dataset_info.json").exists(), config
+    for config, version in (("sample", "1.0.0"), ("sample-256px", "1.1.0")):
+        assert (env_data / "pet_images" / config / version / "dataset_info.json").exists(), config
     assert not (env_data / "pet_images" / "256px").exists()
     assert not (env_data / "pet_images" / "sample-efficientnetb0").exists()  # features come last
     run_ok([TFDS, "build", "pet_images", "--config", "sample-256px", "--data_dir", str(env_data)], cwd=root)
