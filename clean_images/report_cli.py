@@ -104,8 +104,9 @@ def _from_name(name: str, data_dir: str | None) -> tfds.core.DatasetBuilder:
             f"Unknown dataset {dataset!r}: importing the package {dataset!r} registered no TFDS dataset of that "
             f"name. {_KNOWN}"
         ) from None
-    except ValueError as e:  # an unknown config or version: TFDS's message lists the known ones
-        raise ReportCommandError(f"{name!r} is not a dataset TFDS knows: {e}") from None
+    except (ValueError, AssertionError) as e:  # an unknown config, or a version neither current nor built here:
+        # TFDS's message lists the known ones
+        raise ReportCommandError(f"{name!r} is not a dataset TFDS knows here: {e}") from None
     with absl_errors_only():
         prepared = builder.is_prepared()
     if not prepared:

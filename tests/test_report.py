@@ -173,6 +173,14 @@ def test_a_dataset_named_without_data_dir_and_not_in_the_default_one_points_to_d
     assert "if it was built into another --data_dir, pass that data_dir" in result.stderr
 
 
+def test_a_version_neither_current_nor_built_is_a_clear_error_naming_the_current_one(tmp_path):
+    """TFDS raises an AssertionError for it (e.g. a 256px:1.0.0 build, from before 1.1.0, asked where it is not)."""
+    result = subprocess.run([*REPORT, "pet_images/256px:1.0.0", "--data_dir", str(tmp_path)], capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "cannot be loaded at version 1.0.0, only: 1.1.0" in result.stderr
+
+
 def test_an_unknown_dataset_is_a_clear_error_naming_the_known_ones():
     result = subprocess.run([*REPORT, "no_such_dataset/sample"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 1
