@@ -89,10 +89,14 @@ class CleanImageBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True)
     DATASET_PASSES: ClassVar[tuple[DatasetPass, ...]] = (Duplicates(),)
 
     def __init_subclass__(cls, **kwargs: Any):
-        """Configs take the dataset's VERSION: TFDS's "closely match" list for a mistyped config
-        compares name:version, and with no version on the configs it lists none of them."""
+        """Configs take their image transform's version (it decides their bytes), else the dataset's
+        VERSION: TFDS's "closely match" list for a mistyped config compares name:version, and with
+        no version on the configs it lists none of them."""
         for config in vars(cls).get("BUILDER_CONFIGS", ()):
-            if config.version is None:
+            transform = config.image_transform
+            if config.version is None and transform is not None and transform.version is not None:
+                config.version, config.release_notes = transform.version, transform.release_notes
+            elif config.version is None:
                 config.version = cls.VERSION
         super().__init_subclass__(**kwargs)
 

@@ -33,6 +33,11 @@ class Image:
 class ImageTransform(abc.ABC):
     """Turns each sanitized image into the image a config stores. Must be picklable and deterministic."""
 
+    # The version of the bytes it stores, taken by the configs that apply it (None: the dataset's
+    # VERSION); a change that changes those bytes needs a new version and a note.
+    version: ClassVar[str | None] = None
+    release_notes: ClassVar[dict[str, str]] = {}
+
     @abc.abstractmethod
     def __call__(self, image: Image) -> Image: ...
 

@@ -9,11 +9,12 @@ from typing import Any
 import tensorflow_datasets as tfds
 from etils import epath
 
-from clean_images import CleanImageBuilder, CleanImageConfig, DatasetPlan, errors, manual_dir, resize
+from clean_images import CleanImageBuilder, CleanImageConfig, DatasetPlan, errors, manual_dir
 from clean_images.features import EfficientNetB0Features
+from clean_images.resize import ShorterSide
 from landmark_images import dacon
 
-_AT_256 = resize.ShorterSide(256, quality=90)
+_AT_256 = ShorterSide(256, quality=90)
 _B0 = EfficientNetB0Features()
 
 _MANUAL_STEPS = """\
@@ -52,13 +53,11 @@ class Builder(CleanImageBuilder):
         ),
         LandmarkConfig(
             name="sample-256px", sample=True, num_classes=6, image_transform=_AT_256,
-            version=resize.VERSION, release_notes=resize.RELEASE_NOTES,
             description=f"The shipped mini-archive, stored at training size. {_AT_256.describe()}",
         ),
         LandmarkConfig(name="full", description="The complete Dacon data (manual download)."),
         LandmarkConfig(
             name="256px", image_transform=_AT_256,
-            version=resize.VERSION, release_notes=resize.RELEASE_NOTES,
             description=f"The complete Dacon data (manual download), stored at training size. {_AT_256.describe()}",
         ),
         LandmarkConfig(  # features last: they need model weights (the builder kwarg `weights`, or Keras' cache)

@@ -8,8 +8,9 @@ import re
 import tensorflow_datasets as tfds
 from etils import epath
 
-from clean_images import CleanImageBuilder, CleanImageConfig, DatasetPlan, Entry, SplitPlan, errors, manual_dir, resize, sources
+from clean_images import CleanImageBuilder, CleanImageConfig, DatasetPlan, Entry, SplitPlan, errors, manual_dir, sources
 from clean_images.features import EfficientNetB0Features
+from clean_images.resize import ShorterSide
 
 _BASE_URL = "https://download.microsoft.com/download/3/E/1/3E1C3F21-ECDB-4869-8368-6DEBA77B919F/"
 DOWNLOAD_URL = _BASE_URL + "kagglecatsanddogs_5340.zip"
@@ -17,7 +18,7 @@ DOWNLOAD_URL = _BASE_URL + "kagglecatsanddogs_5340.zip"
 # `PetImages/Cat/0.jpg`, possibly below a top folder the archive was re-packed with.
 _MEMBER = re.compile(r"^(?:.*/)?PetImages/(cat|dog)/([^/]+)$", re.IGNORECASE)
 
-_AT_256 = resize.ShorterSide(256, quality=90)
+_AT_256 = ShorterSide(256, quality=90)
 _B0 = EfficientNetB0Features()
 
 _MANUAL_STEPS = f"""\
@@ -50,7 +51,6 @@ class Builder(CleanImageBuilder):
         ),
         CleanImageConfig(
             name="sample-256px", sample=True, image_transform=_AT_256,
-            version=resize.VERSION, release_notes=resize.RELEASE_NOTES,
             description=f"The shipped sample, stored at training size. {_AT_256.describe()}",
         ),
         CleanImageConfig(
@@ -58,7 +58,6 @@ class Builder(CleanImageBuilder):
         ),
         CleanImageConfig(
             name="256px", image_transform=_AT_256,
-            version=resize.VERSION, release_notes=resize.RELEASE_NOTES,
             description=f"The complete archive, stored at training size. {_AT_256.describe()}",
         ),
         CleanImageConfig(
