@@ -108,28 +108,54 @@ def center_crop(example: dict, image_size: int, dtype: tf.DType = tf.float32) ->
     square decoded. When the stored shorter side already is that size (the 256px configs at
     224), the crop is the output: no resampling at all (libjpeg upsamples 4:2:0 chroma at the
     crop's right edge without the column beyond it: that column may differ by a few levels)."""
-    height, width = example["image/height"], example["image/width"]
-    resized = _resized_size(height, width, round(image_size / EVAL_CROP_FRACTION))
-    top, left = (resized[0] - image_size) // 2, (resized[1] - image_size) // 2  # the crop, in resized pixels
-    stored_at_size = tf.reduce_all(resized == tf.stack([height, width]))
+    geometry = _center_crop_geometry(example["image/height"], example["image/width"], image_size)
+    return _center_crop_with(example, geometry, image_size, dtype)
+
+
+def _center_crop_geometry(height: tf.Tensor, width: tf.Tensor, image_size: int) -> dict[str, tf.Tensor]:
+    """Where eval mode's crop lies, elementwise: for one example, or for a batch of them at once
+    (`_with_center_crop_geometry`)."""
+    resized_height, resized_width = _resized_size(height, width, round(image_size / EVAL_CROP_FRACTION))
+    return {
+        "resized": tf.stack([resized_height, resized_width], axis=-1),
+        "crop": tf.stack([(resized_height - image_size) // 2, (resized_width - image_size) // 2], axis=-1),
+        "stored_at_size": (resized_height == height) & (resized_width == width),
+    }
+
+
+def _with_center_crop_geometry(dataset: tf.data.Dataset, image_size: int, batch: int = 64) -> tf.data.Dataset:
+    """(example, its crop geometry), the geometry computed for `batch` examples at once: its ~20
+    small ops, run example by example, cost more than a tenth of an eval epoch on a 256px config
+    (batched, the 25k replica's epoch ran 1.16x faster: median of 6 alternated runs)."""
+    def geometry(examples: dict) -> tuple[dict, dict]:
+        return examples, _center_crop_geometry(examples["image/height"], examples["image/width"], image_size)
+
+    return dataset.batch(batch).map(geometry).unbatch()
+
+
+def _center_crop_with(example: dict, geometry: dict, image_size: int, dtype: tf.DType) -> tf.Tensor:
+    """`center_crop` of one example whose geometry is computed."""
+    top, left = geometry["crop"][0], geometry["crop"][1]
     return tf.cond(
-        stored_at_size,
+        geometry["stored_at_size"],
         lambda: _decoded_crop(example["image"], tf.stack([top, left, image_size, image_size]), image_size, dtype),
-        lambda: _resized_crop(example["image"], tf.stack([height, width]), resized, tf.stack([top, left]), image_size,
-                              dtype),
+        lambda: _resized_crop(example["image"], tf.stack([example["image/height"], example["image/width"]]),
+                              geometry["resized"], geometry["crop"], image_size, dtype),
     )
 
 
-def _resized_size(height: tf.Tensor, width: tf.Tensor, short_side: int) -> tf.Tensor:
+def _resized_size(height: tf.Tensor, width: tf.Tensor, short_side: int) -> tuple[tf.Tensor, tf.Tensor]:
     """(height, width) with the shorter side at `short_side`, the other rounded as
-    `clean_images.resize.ShorterSide.target` rounds it (half to even, like Python's round)."""
+    `clean_images.resize.ShorterSide.target` rounds it (half to even, like Python's round); elementwise."""
     short = tf.cast(tf.minimum(height, width), tf.float64)
     scale = short_side / short
 
     def other(side: tf.Tensor) -> tf.Tensor:
-        return tf.maximum(1, tf.cast(tf.round(tf.cast(side, tf.float64) * scale), tf.int32))
+        return tf.maximum(1, tf.cast(tf.round(tf.cast(side, tf.float64) * scale), height.dtype))
 
-    return tf.where(height <= width, tf.stack([short_side, other(width)]), tf.stack([other(height), short_side]))
+    landscape = height <= width
+    return (tf.where(landscape, tf.cast(short_side, height.dtype), other(height)),
+            tf.where(landscape, other(width), tf.cast(short_side, height.dtype)))
 
 
 def _decoded_crop(jpeg: tf.Tensor, window: tf.Tensor, image_size: int, dtype: tf.DType) -> tf.Tensor:
@@ -236,16 +262,19 @@ def training_pipeline(
         dataset = dataset.shuffle(1024, seed=seed)  # encoded bytes, ~26 MB at 256px: cheap to hold
     decode = {
         "train": lambda e, element_seed: random_resized_crop(e, image_size, element_seed, dtype),
-        "eval": lambda e, _: center_crop(e, image_size, dtype),
+        "eval": lambda e, geometry: _center_crop_with(e, geometry, image_size, dtype),
         "resize": lambda e, _: decode_resized(e, image_size, dtype),
     }[mode]
     if mode == "train" and seed is not None:
         dataset = tf.data.Dataset.zip((dataset, _element_seeds(seed)))
+    elif mode == "eval":
+        dataset = _with_center_crop_geometry(dataset, image_size)
 
-    def to_batch_element(example: dict, element_seed: tf.Tensor | None = None):
+    def to_batch_element(example: dict, prepared: tf.Tensor | dict | None = None):
+        """`prepared`: the example's seed (train) or crop geometry (eval)."""
         if extras:
-            return decode(example, element_seed), example["label"], {key: example[key] for key in extras}
-        return decode(example, element_seed), example["label"]
+            return decode(example, prepared), example["label"], {key: example[key] for key in extras}
+        return decode(example, prepared), example["label"]
 
     deterministic = seed is not None or not shuffle  # a seed promises the same batches
     dataset = dataset.map(to_batch_element, num_parallel_calls=worker_count(), deterministic=deterministic)

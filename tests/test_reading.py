@@ -5,6 +5,7 @@ import re
 import numpy as np
 import pytest
 import tensorflow as tf
+import tensorflow_datasets as tfds
 from PIL import Image
 
 import pet_images
@@ -178,3 +179,25 @@ def test_the_pipeline_leaves_metadata_json_unread_and_still_warns_of_enlarging(t
     assert loads == [] and "they will be enlarged" in caplog.text
     assert tfds.builder("pet_images/sample-256px", data_dir=str(tmp_path)).info.metadata["image_transform"]["shorter_side"] == 256
     assert len(loads) == 1  # the spy sees a load
+
+
+@pytest.mark.parametrize("config, image_size", [("sample", 96), ("sample-256px", 224)])
+def test_the_eval_pipeline_crops_as_center_crop_does_example_by_example(sample_dir, config, image_size):
+    # The pipeline computes the crop geometry a batch at a time; it must land where center_crop
+    # puts it, on both branches (resampled: `sample` at 96; cropped only: `sample-256px` at 224).
+    if config != "sample":
+        build(pet_images.Builder, sample_dir, config=config)
+    images, filenames = [], []
+    for batch, _, extras in reading.training_pipeline(f"pet_images/{config}", "train", mode="eval", image_size=image_size,
+                                                      batch_size=10, data_dir=sample_dir, dtype=tf.uint8,
+                                                      extras=("image/filename",)):
+        images.append(batch.numpy())
+        filenames += list(extras["image/filename"].numpy())
+    dataset = pet_images.Builder(config=config, data_dir=sample_dir).as_dataset(
+        split="train", shuffle_files=False, decoders={"image": tfds.decode.SkipDecoding()})
+    expected = {example["image/filename"].numpy(): reading.center_crop(example, image_size, tf.uint8).numpy()
+                for example in dataset}
+    stored_at_256 = [min(int(e["image/height"]), int(e["image/width"])) == 256 for e in dataset]
+    assert any(stored_at_256) if config == "sample-256px" else not any(stored_at_256)
+    assert len(filenames) == len(expected) == 78
+    np.testing.assert_array_equal(np.concatenate(images), np.stack([expected[f] for f in filenames]))
