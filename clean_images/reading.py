@@ -180,7 +180,7 @@ def _resized_crop(
         translation=tf.cast(start, tf.float32) * scale - tf.cast(crop, tf.float32), kernel_type="triangle",
         antialias=True,
     )[0]
-    if not dtype.is_integer:  # (`_as` clips integers anyway)
+    if not dtype.is_integer:  # (rounding brings integers back: see `_as`)
         # Its normalized weights can sum a rounding error above 1 (255.00006 seen). Bilinear
         # interpolation (the other modes) cannot overshoot, and a clip there cost 7-15 % of float32 reads.
         resampled = tf.clip_by_value(resampled, 0.0, 255.0)
@@ -188,8 +188,12 @@ def _resized_crop(
 
 
 def _as(resized: tf.Tensor, dtype: tf.DType) -> tf.Tensor:
+    """Resampled pixels as `dtype`; integers rounded half to even, not clipped: every resampler here
+    (bilinear, the antialiased triangle) weighs 0..255 pixels with non-negative weights that sum to 1,
+    so its output strays from 0..255 by a rounding error at most (255.00006 seen), which rounding
+    absorbs. The clip cost ~6 % of a uint8 train epoch (12 alternated rounds)."""
     if dtype.is_integer:
-        return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), dtype)
+        return tf.cast(tf.round(resized), dtype)
     return tf.cast(resized, dtype)
 
 

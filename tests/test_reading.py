@@ -34,12 +34,16 @@ def test_every_example_once_in_batches_of_the_asked_shape(sample_dir, dtype):
     assert sorted(set(labels)) == [0, 1] and 0 < images.mean() < 255
 
 
-def test_uint8_is_the_rounded_float32(sample_dir):
-    def first_batch(dtype):
-        return next(iter(reading.training_pipeline("pet_images/sample", "train", image_size=64, data_dir=sample_dir,
-                                                   dtype=dtype, shuffle=False)))[0].numpy()
+@pytest.mark.parametrize("mode", ["resize", "eval", "train"])
+def test_uint8_is_the_rounded_float32(sample_dir, mode):
+    # uint8 is rounded without a clip (see reading._as): a pixel out of 0..255 would wrap around here.
+    def batches(dtype):
+        return np.concatenate([images.numpy() for images, _ in reading.training_pipeline(
+            "pet_images/sample", "train", mode=mode, image_size=64, data_dir=sample_dir, dtype=dtype, shuffle=False,
+            seed=3)])
 
-    as_float, as_uint8 = first_batch(tf.float32), first_batch(tf.uint8)
+    as_float, as_uint8 = batches(tf.float32), batches(tf.uint8)
+    assert len(as_uint8) == 78
     np.testing.assert_array_equal(np.clip(np.round(as_float), 0, 255).astype(np.uint8), as_uint8)
 
 
