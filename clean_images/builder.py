@@ -93,10 +93,12 @@ class CleanImageBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True)
         VERSION: TFDS's "closely match" list for a mistyped config compares name:version, and with
         no version on the configs it lists none of them."""
         for config in vars(cls).get("BUILDER_CONFIGS", ()):
+            if config.version is not None:
+                continue
             transform = config.image_transform
-            if config.version is None and transform is not None and transform.version is not None:
+            if transform is not None and transform.version is not None:
                 config.version, config.release_notes = transform.version, transform.release_notes
-            elif config.version is None:
+            else:
                 config.version = cls.VERSION
         super().__init_subclass__(**kwargs)
 
