@@ -14,6 +14,8 @@ from clean_images.errors import NotBuiltError
 from clean_images.testing.faults import jpeg_bytes
 from tests.helpers import build
 
+SAMPLE_TRAIN_KEPT = 78  # the train examples pet_images/sample keeps, of the 92 images it sanitizes
+
 
 @pytest.fixture(scope="module")
 def sample_dir(tmp_path_factory):
@@ -29,7 +31,7 @@ def test_every_example_once_in_batches_of_the_asked_shape(sample_dir, dtype):
     batches = list(dataset)
     images = np.concatenate([b[0].numpy() for b in batches])
     labels = np.concatenate([b[1].numpy() for b in batches])
-    assert images.shape == (78, 96, 96, 3) and images.dtype == dtype.as_numpy_dtype
+    assert images.shape == (SAMPLE_TRAIN_KEPT, 96, 96, 3) and images.dtype == dtype.as_numpy_dtype
     assert all(b[0].shape[0] == 16 for b in batches[:-1])
     assert sorted(set(labels)) == [0, 1] and 0 < images.mean() < 255
 
@@ -43,7 +45,7 @@ def test_uint8_is_the_rounded_float32(sample_dir, mode):
             seed=3)])
 
     as_float, as_uint8 = batches(tf.float32), batches(tf.uint8)
-    assert len(as_uint8) == 78
+    assert len(as_uint8) == SAMPLE_TRAIN_KEPT
     np.testing.assert_array_equal(np.clip(np.round(as_float), 0, 255).astype(np.uint8), as_uint8)
 
 
@@ -135,7 +137,7 @@ def test_pipeline_modes_filters_and_extras(sample_dir):
         return sum(int(b[0].shape[0]) for b in reading.training_pipeline(
             "pet_images/sample", "train", image_size=64, batch_size=10, data_dir=sample_dir, seed=3, **kwargs))
 
-    assert count(mode="train") == count(mode="eval") == 78
+    assert count(mode="train") == count(mode="eval") == SAMPLE_TRAIN_KEPT
     assert count(mode="eval", drop_remainder=True) == 70
     assert count(mode="eval", skip_repaired=True) == 52  # the sample's 26 repaired images left out
     images, labels, extras = next(iter(reading.training_pipeline(
@@ -203,5 +205,5 @@ def test_the_eval_pipeline_crops_as_center_crop_does_example_by_example(sample_d
                 for example in dataset}
     stored_at_256 = [min(int(e["image/height"]), int(e["image/width"])) == 256 for e in dataset]
     assert any(stored_at_256) if config == "sample-256px" else not any(stored_at_256)
-    assert len(filenames) == len(expected) == 78
+    assert len(filenames) == len(expected) == SAMPLE_TRAIN_KEPT
     np.testing.assert_array_equal(np.concatenate(images), np.stack([expected[f] for f in filenames]))
