@@ -39,7 +39,7 @@ FEATURES_CONFIGS = ("sample-efficientnetb0", "efficientnetb0")
 FEATURES_SHAPE = (7, 7, 1280)
 # The version folder of each config (the builders' config versions, restated here so this file
 # imports nothing else; tested): the 256px configs take `ShorterSide.version`.
-VERSIONS = {"sample": "1.0.0", "full": "1.0.0", "256px": "1.1.0", "sample-256px": "1.1.0",
+VERSIONS = {"sample": "1.0.0", "full": "1.0.0", "256px": "1.2.0", "sample-256px": "1.2.0",
             "sample-efficientnetb0": "1.0.0", "efficientnetb0": "1.0.0"}
 
 _BYTES = tf.io.FixedLenFeature([], tf.string)

@@ -11,6 +11,7 @@ from PIL import Image
 import pet_images
 from clean_images import reading
 from clean_images.errors import NotBuiltError
+from clean_images.resize import ShorterSide
 from clean_images.testing.faults import jpeg_bytes
 from tests.helpers import build
 
@@ -150,7 +151,7 @@ def test_pipeline_modes_filters_and_extras(sample_dir):
 
 def test_an_unbuilt_config_is_a_clear_error_with_the_build_command(tmp_path, caplog):
     with pytest.raises(NotBuiltError, match=f"pet_images/256px is not built: no dataset_info.json in {tmp_path}/pet_images/"
-                                            f"256px/1.1.0. Build it first: tfds build pet_images --config 256px "
+                                            f"256px/{ShorterSide.version}. Build it first: tfds build pet_images --config 256px "
                                             f"--imports pet_images --data_dir {tmp_path}$"):
         reading.training_pipeline("pet_images/256px", "train", data_dir=str(tmp_path))
     assert "dataset_info.json" not in caplog.text  # TFDS's own warning of it would come first, without the fix

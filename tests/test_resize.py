@@ -49,6 +49,19 @@ def test_resized_image_is_close_to_a_lanczos_resize_of_the_full_image(photo, sca
     assert _psnr(pixels, reference) > 33.0
 
 
+def test_optimized_huffman_tables_store_the_same_pixels_in_fewer_bytes(photo):
+    """Huffman coding is lossless: only the entropy tables change, so every epoch decodes fewer bytes."""
+    import cv2
+
+    rgb = np.asarray(photo.convert("RGB"))
+    standard = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [
+        cv2.IMWRITE_JPEG_QUALITY, 90, cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_420])[1].tobytes()
+    optimized = ShorterSide(256).encode(rgb)
+    assert len(optimized) < 0.99 * len(standard)
+    assert np.array_equal(simplejpeg.decode_jpeg(optimized), simplejpeg.decode_jpeg(standard))
+    assert simplejpeg.decode_jpeg_header(optimized)[3] == "420"
+
+
 @pytest.fixture(scope="module")
 def replica(tmp_path_factory):
     """PetImages-sized photos (shorter side ~280-500) with faults, in a manual_dir."""
@@ -79,7 +92,9 @@ def test_256px_config_stores_the_same_examples_at_training_size(replica, tmp_pat
     assert small.info.metadata[report_lib.METADATA_KEY] == full.info.metadata[report_lib.METADATA_KEY]
     assert small.info.metadata["image_transform"]["shorter_side"] == 256
     assert small.info.metadata["image_transform"]["chroma_subsampling"] == "4:2:0"
-    assert str(small.version) == "1.1.0" and "4:2:0" in small.info.release_notes["1.1.0"]
+    assert small.info.metadata["image_transform"]["huffman"] == "optimized"
+    assert str(small.version) == "1.2.0" and "Huffman" in small.info.release_notes["1.2.0"]
+    assert "4:2:0" in small.info.release_notes["1.1.0"]
     assert str(full.version) == "1.0.0"  # its bytes did not change
     assert "JPEG quality 90" in small.info.config_description and "INTER_AREA" in small.info.config_description
     assert small.info.metadata["image_transform"]["filter"].startswith("libjpeg DCT scaling")
@@ -97,7 +112,7 @@ def test_tfds_build_without_a_config_builds_both_samples_before_asking_for_the_a
     )
     assert result.returncode != 0
     assert "--manual_dir" in result.stderr + result.stdout
-    for config, version in (("sample", "1.0.0"), ("sample-256px", "1.1.0")):
+    for config, version in (("sample", "1.0.0"), ("sample-256px", ShorterSide.version)):
         assert (env_data / "pet_images" / config / version / "dataset_info.json").exists(), config
     assert not (env_data / "pet_images" / "256px").exists()
     assert not (env_data / "pet_images" / "sample-efficientnetb0").exists()  # features come last
