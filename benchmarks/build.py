@@ -70,12 +70,10 @@ def main() -> None:
 
     zip_path = args.archive.resolve() if args.archive else replica(args.workdir, args.images)
     scratch = args.workdir / "scratch"
-    table = contenders(zip_path, scratch, args.beam)
-    if args.only:
-        unknown = sorted(set(args.only) - set(table))
-        if unknown:
-            parser.error(f"no contender named {unknown}; the names are: {', '.join(map(repr, table))}")
-        table = {name: command for name, command in table.items() if name in args.only}
+    try:
+        table = measure.select(contenders(zip_path, scratch, args.beam), args.only)
+    except ValueError as error:
+        parser.error(str(error))
     # Any archive may hold files a contender cannot build (TFDS's cats_vs_dogs stops at a
     # truncated JPEG with a JFIF header): it is reported as failed, the others still measured.
     runs = measure.run_rounds(table, args.repeat, scratch, tolerate_failures=True)

@@ -58,6 +58,16 @@ def run(name: str, args: list[str]) -> Run:
     return Run(name, seconds, peak / 2**20, peak_child / 2**20, result)
 
 
+def select(contenders: dict[str, list[str]], only: list[str] | None) -> dict[str, list[str]]:
+    """The contenders named in `only` (all when it is empty), in the table's order; an unknown name is an error."""
+    if not only:
+        return contenders
+    unknown = sorted(set(only) - set(contenders))
+    if unknown:
+        raise ValueError(f"no contender named {unknown}; the names are: {', '.join(map(repr, contenders))}")
+    return {name: command for name, command in contenders.items() if name in only}
+
+
 def run_rounds(
     contenders: dict[str, list[str]], repeat: int, scratch: pathlib.Path | None = None, *, tolerate_failures: bool = False
 ) -> dict[str, list[Run]]:

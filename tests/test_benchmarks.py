@@ -98,6 +98,20 @@ def test_read_benchmark_runs_every_contender(tmp_path):
     assert "eval input, 256px config vs full config: PSNR median" in out
 
 
+def test_read_benchmark_runs_only_the_named_contenders_with_per_round_ratios(tmp_path):
+    """More rounds of a few: the 256px eval pipeline against its Keras baseline, round by round."""
+    names = ("training_pipeline(mode='eval', dtype=tf.uint8), 256px", "keras image_dataset_from_directory, autotuner off")
+    out = _run(tmp_path, "benchmarks.read", "--images", "40", "--repeat", "2", "--no-psnr",
+               *(arg for name in names for arg in ("--only", name)))
+    table = [line for line in out.splitlines() if line.startswith("| ") and not line.startswith(("| contender", "| ---"))]
+    assert [line.split(" | ")[0][2:] for line in table] == list(names), out
+    assert f"  {names[0]}: " in out and "(per round: " in out, out
+    assert "PSNR" not in out and "TF_CPU_ALLOCATOR_USE_BFC=1" not in out, out
+    wrong = subprocess.run([sys.executable, "-m", "benchmarks.read", "--images", "40", "--only", "keras"],
+                           capture_output=True, text=True, timeout=300, check=False)
+    assert wrong.returncode == 2 and "no contender named ['keras']" in wrong.stderr, wrong.stderr
+
+
 def test_landmark_benchmark_reports_both_splits(tmp_path):
     out = _run(tmp_path, "benchmarks.landmark", "--classes", "3", "--test-images", "20", "--image-width", "300",
                "--configs", "full,256px")
