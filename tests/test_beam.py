@@ -49,6 +49,17 @@ def test_medium_pet_archive_is_identical_on_beam(tmp_path):
     _assert_identical(local, beam, ["train"])
 
 
+def test_256px_config_is_identical_on_beam(tmp_path):
+    """Resized in Beam's worker processes (DCT-scaled decode, OpenCV resize and encode): the same bytes."""
+    manual = tmp_path / "manual"
+    manual.mkdir()
+    write_pet_archive(str(manual / "pets.zip"), images_per_class=20, faults={"cmyk_jpeg": 1, "png_as_jpg": 1},
+                      seed=78, min_width=560, max_width=700)
+    local, beam = _build_both_ways(pet.Builder, tmp_path, "256px", manual)
+    assert local.info.metadata["image_transform"]["shorter_side"] == 256
+    _assert_identical(local, beam, ["train"])
+
+
 def test_medium_landmark_replica_with_skipped_mismatches_is_identical_on_beam(tmp_path):
     metadata = DaconMetadata.synthetic(seed=21).subset(6, 60)
     write_dacon_replica(tmp_path / "manual", metadata, "split_zips", "cp949", "cp949",
