@@ -89,13 +89,17 @@ def build_command(dataset: str, config: str, data_dir: str | None, manual: bool 
     return f"tfds build {dataset} --config {config} --imports {dataset}{data_dir_flag(data_dir)}{manual_dir}"
 
 
-def not_built_message(name: str, builder: Any, data_dir: str | None) -> str:
+def not_built_message(name: str, builder: Any, data_dir: str | None, version_error: str = "") -> str:
     """What every reader of a dataset by name says when its TFDS `builder` (one of ours) is not
-    prepared (`name` and `data_dir` as the user gave them)."""
+    prepared (`name` and `data_dir` as the user gave them). `version_error`: TFDS's refusal of a
+    version `name` asks for that is neither the current one nor built there; `builder` is then the current one."""
     config = builder.builder_config.name if builder.builder_config else ""
     manual = builder.DOWNLOAD_URL is None and not getattr(builder.builder_config, "sample", False)
     command = build_command(builder.name, config, data_dir, manual)
     elsewhere = " (or, if it was built into another --data_dir, pass that data_dir)" if data_dir is None else ""
+    if version_error:
+        return (f"{name} is not built ({version_error}): an older version is read only where it was built; "
+                f"the current one, {builder.version}, is built by: {command}{elsewhere}")
     return f"{name} is not built: no dataset_info.json in {builder.data_dir}. Build it first: {command}{elsewhere}"
 
 

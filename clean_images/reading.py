@@ -247,7 +247,11 @@ def training_pipeline(
         raise ValueError(f"mode must be 'train', 'eval' or 'resize', not {mode!r}")
     shuffle = mode != "eval" if shuffle is None else shuffle
     with absl_errors_only():  # TFDS warns of the missing folder that the error below names
-        builder = tfds.builder(name, data_dir=data_dir)
+        try:
+            builder = tfds.builder(name, data_dir=data_dir)
+        except AssertionError as error:  # TFDS: a version (`name:1.1.0`) neither current nor built in data_dir
+            current = tfds.builder(name.partition(":")[0], data_dir=data_dir)
+            raise NotBuiltError(not_built_message(name, current, data_dir, str(error))) from None
         prepared = builder.is_prepared()
     if not prepared:  # else TFDS's bare AssertionError, deep in as_dataset
         raise NotBuiltError(not_built_message(name, builder, data_dir))

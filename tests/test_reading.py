@@ -149,6 +149,14 @@ def test_pipeline_modes_filters_and_extras(sample_dir):
         reading.training_pipeline("pet_images/sample", "train", mode="crop", data_dir=sample_dir)
 
 
+def test_an_older_version_not_built_here_is_a_clear_error_naming_the_current_one(tmp_path):
+    """TFDS raises a bare AssertionError for `name:version` when that version is neither current nor built."""
+    message = (f"pet_images/256px:1.1.0 is not built (.*1.1.0.*): an older version is read only where it was built; "
+               f"the current one, {re.escape(ShorterSide.version)}, is built by: tfds build pet_images --config 256px ")
+    with pytest.raises(NotBuiltError, match=message):
+        reading.training_pipeline("pet_images/256px:1.1.0", "train", data_dir=str(tmp_path))
+
+
 def test_an_unbuilt_config_is_a_clear_error_with_the_build_command(tmp_path, caplog):
     with pytest.raises(NotBuiltError, match=f"pet_images/256px is not built: no dataset_info.json in {tmp_path}/pet_images/"
                                             f"256px/{ShorterSide.version}. Build it first: tfds build pet_images --config 256px "
