@@ -28,17 +28,15 @@ import tensorflow_datasets as tfds
 
 from benchmarks import measure
 from benchmarks.build import replica
+from clean_images import parsing
 
 BFC = "TF_CPU_ALLOCATOR_USE_BFC=1"  # TensorFlow's pooling CPU allocator (see contenders._use_allocator)
 
 
 def locations(workdir: pathlib.Path, images: int, config: str = "full") -> tuple[pathlib.Path, pathlib.Path]:
     """Where `prepare` puts the built dataset (`config`) and the same stored images as a Keras-style class folder."""
-    import pet_images
-
-    data_dir = workdir / f"pet-read-{images}" / "data"
-    version = pet_images.Builder(config=config, data_dir=str(data_dir)).version
-    return data_dir, workdir / f"pet-read-{images}" / f"folder-{config}-{version}"
+    root = workdir / f"pet-read-{images}"
+    return root / "data", root / f"folder-{config}-{parsing.VERSIONS[config]}"
 
 
 def prepare(workdir: pathlib.Path, images: int, config: str = "full") -> tuple[pathlib.Path, pathlib.Path]:

@@ -7,6 +7,7 @@ import shlex
 from collections.abc import Iterator
 from typing import Any
 
+import tensorflow_datasets as tfds
 from absl import logging
 
 
@@ -101,6 +102,22 @@ def not_built_message(name: str, builder: Any, data_dir: str | None, version_err
         return (f"{name} is not built ({version_error}): an older version is read only where it was built; "
                 f"the current one, {builder.version}, is built by: {command}{elsewhere}")
     return f"{name} is not built: no dataset_info.json in {builder.data_dir}. Build it first: {command}{elsewhere}"
+
+
+def built_builder(name: str, data_dir: str | None) -> tfds.core.DatasetBuilder:
+    """`tfds.builder(name)` of one of our datasets, built in `data_dir`; a NotBuiltError with the build command
+    when it is not, or when `name` asks for a version (`:1.1.0`) neither current nor built there (TFDS raises a
+    bare AssertionError for it). TFDS's errors for an unknown dataset or config pass through."""
+    with absl_errors_only():  # TFDS warns of the missing folder that the error below names
+        try:
+            builder = tfds.builder(name, data_dir=data_dir)
+        except AssertionError as error:
+            current = tfds.builder(name.partition(":")[0], data_dir=data_dir)
+            raise NotBuiltError(not_built_message(name, current, data_dir, str(error))) from None
+        prepared = builder.is_prepared()
+    if not prepared:  # else TFDS's bare AssertionError, deep in as_dataset
+        raise NotBuiltError(not_built_message(name, builder, data_dir))
+    return builder
 
 
 @contextlib.contextmanager

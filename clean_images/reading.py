@@ -35,7 +35,7 @@ from absl import logging
 
 from clean_images import duplicates
 from clean_images.builder import CleanImageConfig
-from clean_images.errors import NotBuiltError, absl_errors_only, not_built_message
+from clean_images.errors import built_builder
 from clean_images.parallel import worker_count
 
 _RATIOS = (8, 4, 2)
@@ -246,15 +246,7 @@ def training_pipeline(
     if mode not in ("train", "eval", "resize"):
         raise ValueError(f"mode must be 'train', 'eval' or 'resize', not {mode!r}")
     shuffle = mode != "eval" if shuffle is None else shuffle
-    with absl_errors_only():  # TFDS warns of the missing folder that the error below names
-        try:
-            builder = tfds.builder(name, data_dir=data_dir)
-        except AssertionError as error:  # TFDS: a version (`name:1.1.0`) neither current nor built in data_dir
-            current = tfds.builder(name.partition(":")[0], data_dir=data_dir)
-            raise NotBuiltError(not_built_message(name, current, data_dir, str(error))) from None
-        prepared = builder.is_prepared()
-    if not prepared:  # else TFDS's bare AssertionError, deep in as_dataset
-        raise NotBuiltError(not_built_message(name, builder, data_dir))
+    builder = built_builder(name, data_dir)
     _warn_if_upscaled(_stored_as(builder), name, mode, image_size)
     dataset = builder.as_dataset(
         split=split,

@@ -24,7 +24,14 @@ from etils import epath
 
 from clean_images import report as report_lib
 from clean_images.duplicates import Duplicates
-from clean_images.errors import ReportCommandError, absl_errors_only, build_command, data_dir_flag, not_built_message
+from clean_images.errors import (
+    NotBuiltError,
+    ReportCommandError,
+    absl_errors_only,
+    build_command,
+    built_builder,
+    data_dir_flag,
+)
 from clean_images.sanitize import STORED
 
 KNOWN_DATASETS = ("pet_images", "landmark_images")  # as parsing.DATASETS, which would import TensorFlow
@@ -97,21 +104,16 @@ def _build_hint(path: epath.Path) -> str:
 def _from_name(name: str, data_dir: str | None) -> tfds.core.DatasetBuilder:
     dataset = _import_dataset_package(name)
     try:
-        with absl_errors_only():  # TFDS warns that a data folder is missing: the error below says more
-            builder = tfds.builder(name, data_dir=data_dir)
+        return built_builder(name, data_dir)
     except tfds.core.registered.DatasetNotFoundError:
         raise ReportCommandError(
             f"Unknown dataset {dataset!r}: importing the package {dataset!r} registered no TFDS dataset of that "
             f"name. {_KNOWN}"
         ) from None
-    except (ValueError, AssertionError) as e:  # an unknown config, or a version neither current nor built here:
-        # TFDS's message lists the known ones
+    except ValueError as e:  # an unknown config: TFDS's message lists the known ones
         raise ReportCommandError(f"{name!r} is not a dataset TFDS knows here: {e}") from None
-    with absl_errors_only():
-        prepared = builder.is_prepared()
-    if not prepared:
-        raise ReportCommandError(not_built_message(name, builder, data_dir))
-    return builder
+    except NotBuiltError as e:
+        raise ReportCommandError(str(e)) from None
 
 
 def _import_dataset_package(name: str) -> str:
