@@ -235,21 +235,26 @@ def training_pipeline(
         seed: for the shuffles and the random crops and flips: the same seed, the same batches
             (each epoch new ones, the same again in another run); None: new ones every epoch.
         dtype: tf.float32 (values 0..255, like Keras' loaders) or tf.uint8 (rounded, a quarter
-            of the memory).
+            of the memory); their names too.
         drop_remainder: drop the last, smaller batch (static batch shapes, e.g. for TPUs).
         skip_repaired: leave out the images the build repaired (`image/repair` not empty).
         skip_duplicates: leave out every image but the first of its duplicate group (see
             `without_duplicates`).
-        extras: other features to return beside each batch, e.g. ("image/filename", "id"):
-            batches are then (images, labels, {feature: values}), e.g. for a submission.
+        extras: other features to return beside each batch, e.g. ("image/filename",), or
+            ("image/filename", "id") for landmark_images: batches are then (images, labels,
+            {feature: values}), e.g. for a submission (without `skip_duplicates`, which also
+            leaves out test images that copy a train image).
 
     Raises:
         NotBuiltError: `name` is not built in `data_dir` (the message gives the `tfds build` command).
+        ValueError: `mode`, `dtype` or an `extras` name is not one this dataset has.
     """
     if mode not in ("train", "eval", "resize"):
         raise ValueError(f"mode must be 'train', 'eval' or 'resize', not {mode!r}")
+    dtype = _pixel_dtype(dtype)
     shuffle = mode != "eval" if shuffle is None else shuffle
     builder = built_builder(name, data_dir)
+    _check_extras(extras, builder.info.features, name)
     _warn_if_upscaled(_stored_as(builder), name, mode, image_size)
     dataset = builder.as_dataset(
         split=split,
@@ -283,6 +288,27 @@ def training_pipeline(
     dataset = dataset.map(_traced_as_is(to_batch_element), num_parallel_calls=worker_count(), deterministic=deterministic)
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder).prefetch(2)  # two batches hide the next
     return dataset.with_options(without_autotuner())
+
+
+def _pixel_dtype(dtype: tf.DType | str) -> tf.DType:
+    """A float dtype (0..255) or tf.uint8, also given by name: other integers would wrap around."""
+    try:
+        as_dtype = tf.dtypes.as_dtype(dtype)
+    except TypeError:
+        as_dtype = None
+    if as_dtype is None or not (as_dtype.is_floating or as_dtype == tf.uint8):
+        raise ValueError(f"dtype must be tf.float32 (or another float) or tf.uint8, or their names, not {dtype!r}")
+    return as_dtype
+
+
+def _check_extras(extras: Sequence[str], features: tfds.features.FeaturesDict, name: str) -> None:
+    """Every `extras` name is a feature of the dataset: said before any tracing, with the ones it has."""
+    if isinstance(extras, str):
+        raise ValueError(f"extras must be a sequence of feature names, e.g. ({extras!r},), not the string {extras!r}")
+    unknown = [key for key in extras if key not in features]
+    if unknown:
+        available = ", ".join(sorted(key for key in features if key != "image"))
+        raise ValueError(f"{name} has no feature {', '.join(map(repr, unknown))} to return in extras; it has: {available}")
 
 
 def _traced_as_is(function: Callable[..., Any]) -> Callable[..., Any]:

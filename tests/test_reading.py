@@ -149,6 +149,21 @@ def test_pipeline_modes_filters_and_extras(sample_dir):
         reading.training_pipeline("pet_images/sample", "train", mode="crop", data_dir=sample_dir)
 
 
+def test_extras_and_dtype_are_checked_before_any_tracing(sample_dir):
+    # pet_images has no Dacon id: the error lists the features it has, not a KeyError deep in tf.data's tracing.
+    with pytest.raises(ValueError, match=r"pet_images/sample has no feature 'id' to return in extras; it has: "
+                                         r"image/filename, image/height, image/repair, image/width, label"):
+        reading.training_pipeline("pet_images/sample", "train", data_dir=sample_dir, extras=("image/filename", "id"))
+    with pytest.raises(ValueError, match=r"extras must be a sequence of feature names, e\.g\. \('image/filename',\)"):
+        reading.training_pipeline("pet_images/sample", "train", data_dir=sample_dir, extras="image/filename")
+    for wrong in (tf.int32, "int8", "pixels"):
+        with pytest.raises(ValueError, match="dtype must be tf.float32 .* or tf.uint8"):
+            reading.training_pipeline("pet_images/sample", "train", data_dir=sample_dir, dtype=wrong)
+    images, _ = next(iter(reading.training_pipeline("pet_images/sample", "train", mode="eval", image_size=32,
+                                                    data_dir=sample_dir, dtype="uint8")))
+    assert images.dtype == tf.uint8
+
+
 def test_an_older_version_not_built_here_is_a_clear_error_naming_the_current_one(tmp_path):
     """TFDS raises a bare AssertionError for `name:version` when that version is neither current nor built."""
     message = (f"pet_images/256px:1.1.0 is not built (.*1.1.0.*): an older version is read only where it was built; "
