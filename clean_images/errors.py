@@ -9,6 +9,9 @@ from typing import Any
 
 import tensorflow_datasets as tfds
 from absl import logging
+from tensorflow_datasets.core import registered
+
+from clean_images.parsing import DATASETS
 
 
 class CleanImagesError(Exception):
@@ -104,13 +107,25 @@ def not_built_message(name: str, builder: Any, data_dir: str | None, version_err
     return f"{name} is not built: no dataset_info.json in {builder.data_dir}. Build it first: {command}{elsewhere}"
 
 
+class NotImportedError(CleanImagesError, ValueError):
+    """One of our datasets read by name before its package was imported (TFDS lists its hundreds of others)."""
+
+
 def built_builder(name: str, data_dir: str | None) -> tfds.core.DatasetBuilder:
     """`tfds.builder(name)` of one of our datasets, built in `data_dir`; a NotBuiltError with the build command
     when it is not, or when `name` asks for a version (`:1.1.0`) neither current nor built there (TFDS raises a
-    bare AssertionError for it). TFDS's errors for an unknown dataset or config pass through."""
+    bare AssertionError for it); a NotImportedError when its package is not imported. TFDS's errors for
+    another unknown dataset or config pass through."""
     with absl_errors_only():  # TFDS warns of the missing folder that the error below names
         try:
             builder = tfds.builder(name, data_dir=data_dir)
+        except registered.DatasetNotFoundError:
+            dataset = name.partition("/")[0].partition(":")[0]
+            if dataset in DATASETS:
+                raise NotImportedError(
+                    f"TFDS does not know {dataset} in this process: `import {dataset}` first (importing the "
+                    f"dataset's package registers its builder), then read {name!r}.") from None
+            raise
         except AssertionError as error:
             current = tfds.builder(name.partition(":")[0], data_dir=data_dir)
             raise NotBuiltError(not_built_message(name, current, data_dir, str(error))) from None

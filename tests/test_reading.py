@@ -1,6 +1,8 @@
 """The recommended training input pipeline: right shapes, every example once, DCT scaling."""
 
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -162,6 +164,19 @@ def test_extras_and_dtype_are_checked_before_any_tracing(sample_dir):
     images, _ = next(iter(reading.training_pipeline("pet_images/sample", "train", mode="eval", image_size=32,
                                                     data_dir=sample_dir, dtype="uint8")))
     assert images.dtype == tf.uint8
+
+
+def test_reading_before_importing_the_dataset_package_says_to_import_it(tmp_path):
+    # A fresh process, where nothing imported landmark_images: TFDS alone would list its hundreds of datasets.
+    code = ("from clean_images import reading\n"
+            "try:\n"
+            f"    reading.training_pipeline('landmark_images/sample', 'train', data_dir={str(tmp_path)!r})\n"
+            "except Exception as error:\n"
+            "    print(type(error).__name__, error)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.stdout.strip() == (
+        "NotImportedError TFDS does not know landmark_images in this process: `import landmark_images` first "
+        "(importing the dataset's package registers its builder), then read 'landmark_images/sample'."), result.stderr
 
 
 def test_an_older_version_not_built_here_is_a_clear_error_naming_the_current_one(tmp_path):
