@@ -11,8 +11,6 @@ import tensorflow_datasets as tfds
 from absl import logging
 from tensorflow_datasets.core import registered
 
-from clean_images.parsing import DATASETS
-
 
 class CleanImagesError(Exception):
     """Base class: a build stopped on purpose, before publishing anything (or a read of one not built)."""
@@ -120,6 +118,8 @@ def built_builder(name: str, data_dir: str | None) -> tfds.core.DatasetBuilder:
         try:
             builder = tfds.builder(name, data_dir=data_dir)
         except registered.DatasetNotFoundError:
+            from clean_images.parsing import DATASETS  # pylint: disable=g-import-not-at-top  # imports TensorFlow
+
             dataset = name.partition("/")[0].partition(":")[0]
             if dataset in DATASETS:
                 raise NotImportedError(

@@ -210,7 +210,7 @@ def training_pipeline(
     data_dir: str | None = None,
     shuffle: bool | None = None,
     seed: int | None = None,
-    dtype: tf.DType = tf.float32,
+    dtype: tf.DType | str = tf.float32,
     drop_remainder: bool = False,
     skip_repaired: bool = False,
     skip_duplicates: bool = False,
@@ -235,7 +235,7 @@ def training_pipeline(
         seed: for the shuffles and the random crops and flips: the same seed, the same batches
             (each epoch new ones, the same again in another run); None: new ones every epoch.
         dtype: tf.float32 (values 0..255, like Keras' loaders) or tf.uint8 (rounded, a quarter
-            of the memory); their names too.
+            of the memory); also float16, bfloat16, float64, or a dtype's name ("uint8").
         drop_remainder: drop the last, smaller batch (static batch shapes, e.g. for TPUs).
         skip_repaired: leave out the images the build repaired (`image/repair` not empty).
         skip_duplicates: leave out every image but the first of its duplicate group (see
@@ -247,7 +247,8 @@ def training_pipeline(
 
     Raises:
         NotBuiltError: `name` is not built in `data_dir` (the message gives the `tfds build` command).
-        ValueError: `mode`, `dtype` or an `extras` name is not one this dataset has.
+        NotImportedError: `name` is one of this project's datasets, but its package is not imported.
+        ValueError: an unknown `mode` or `dtype`, or an `extras` name that is not a feature of the dataset.
     """
     if mode not in ("train", "eval", "resize"):
         raise ValueError(f"mode must be 'train', 'eval' or 'resize', not {mode!r}")
@@ -290,14 +291,18 @@ def training_pipeline(
     return dataset.with_options(without_autotuner())
 
 
+_PIXEL_DTYPES = (tf.float32, tf.uint8, tf.float16, tf.bfloat16, tf.float64)  # hold 0..255; other integers wrap
+
+
 def _pixel_dtype(dtype: tf.DType | str) -> tf.DType:
-    """A float dtype (0..255) or tf.uint8, also given by name: other integers would wrap around."""
+    """One of `_PIXEL_DTYPES`, also given by name."""
     try:
         as_dtype = tf.dtypes.as_dtype(dtype)
     except TypeError:
         as_dtype = None
-    if as_dtype is None or not (as_dtype.is_floating or as_dtype == tf.uint8):
-        raise ValueError(f"dtype must be tf.float32 (or another float) or tf.uint8, or their names, not {dtype!r}")
+    if as_dtype not in _PIXEL_DTYPES:
+        names = ", ".join(f"tf.{d.name}" for d in _PIXEL_DTYPES)
+        raise ValueError(f"dtype must be one of {names} (or its name), not {dtype!r}")
     return as_dtype
 
 
@@ -305,7 +310,7 @@ def _check_extras(extras: Sequence[str], features: tfds.features.FeaturesDict, n
     """Every `extras` name is a feature of the dataset: said before any tracing, with the ones it has."""
     if isinstance(extras, str):
         raise ValueError(f"extras must be a sequence of feature names, e.g. ({extras!r},), not the string {extras!r}")
-    unknown = [key for key in extras if key not in features]
+    unknown = list(dict.fromkeys(key for key in extras if key not in features))
     if unknown:
         available = ", ".join(sorted(key for key in features if key != "image"))
         raise ValueError(f"{name} has no feature {', '.join(map(repr, unknown))} to return in extras; it has: {available}")
