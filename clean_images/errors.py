@@ -105,8 +105,9 @@ def not_built_message(name: str, builder: Any, data_dir: str | None, version_err
     return f"{name} is not built: no dataset_info.json in {builder.data_dir}. Build it first: {command}{elsewhere}"
 
 
-class NotImportedError(CleanImagesError, ValueError):
-    """One of our datasets read by name before its package was imported (TFDS lists its hundreds of others)."""
+class NotImportedError(CleanImagesError, registered.DatasetNotFoundError):
+    """One of our datasets read by name before its package was imported (TFDS lists its hundreds of others).
+    A DatasetNotFoundError (a ValueError), so code that catches TFDS's error catches it too."""
 
 
 def built_builder(name: str, data_dir: str | None) -> tfds.core.DatasetBuilder:

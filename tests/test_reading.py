@@ -172,10 +172,11 @@ def test_reading_before_importing_the_dataset_package_says_to_import_it(tmp_path
             "try:\n"
             f"    reading.training_pipeline('landmark_images/sample', 'train', data_dir={str(tmp_path)!r})\n"
             "except Exception as error:\n"
-            "    print(type(error).__name__, error)\n")
+            "    from tensorflow_datasets.core.registered import DatasetNotFoundError\n"
+            "    print(type(error).__name__, isinstance(error, DatasetNotFoundError), error)\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert result.stdout.strip() == (
-        "NotImportedError TFDS does not know landmark_images in this process: `import landmark_images` first "
+        "NotImportedError True TFDS does not know landmark_images in this process: `import landmark_images` first "
         "(importing the dataset's package registers its builder), then read 'landmark_images/sample'."), result.stderr
 
 
