@@ -11,6 +11,10 @@ import tensorflow_datasets as tfds
 from absl import logging
 from tensorflow_datasets.core import registered
 
+# This package's datasets, for messages and hints, without importing TensorFlow (as parsing.DATASETS,
+# which must stand alone with TensorFlow; a test keeps the two equal).
+DATASETS = ("pet_images", "landmark_images")
+
 
 class CleanImagesError(Exception):
     """Base class: a build stopped on purpose, before publishing anything (or a read of one not built)."""
@@ -119,8 +123,6 @@ def built_builder(name: str, data_dir: str | None) -> tfds.core.DatasetBuilder:
         try:
             builder = tfds.builder(name, data_dir=data_dir)
         except registered.DatasetNotFoundError:
-            from clean_images.parsing import DATASETS  # pylint: disable=g-import-not-at-top  # imports TensorFlow
-
             dataset = name.partition("/")[0].partition(":")[0]
             if dataset in DATASETS:
                 raise NotImportedError(

@@ -25,6 +25,7 @@ from etils import epath
 from clean_images import report as report_lib
 from clean_images.duplicates import Duplicates
 from clean_images.errors import (
+    DATASETS,
     NotBuiltError,
     ReportCommandError,
     absl_errors_only,
@@ -34,10 +35,9 @@ from clean_images.errors import (
 )
 from clean_images.sanitize import STORED
 
-KNOWN_DATASETS = ("pet_images", "landmark_images")  # as parsing.DATASETS, which would import TensorFlow
 _VERSION_DIR = re.compile(r"^\d+\.\d+\.\d+$")
 _KNOWN = (
-    f"Known here: {', '.join(KNOWN_DATASETS)} (e.g. pet_images/sample). For a dataset directory, give its path "
+    f"Known here: {', '.join(DATASETS)} (e.g. pet_images/sample). For a dataset directory, give its path "
     "(absolute, or starting with ./ or ~), e.g. ~/tensorflow_datasets/pet_images/sample/1.0.0."
 )
 TABLE_FILES = 10  # files the table shows (as at the end of a build); --outcome lists them all
@@ -95,7 +95,7 @@ def _from_directory(path: epath.Path) -> tfds.core.DatasetBuilder:
 
 def _build_hint(path: epath.Path) -> str:
     """The `tfds build` command for a `<data_dir>/<name>/<config>/<version>` path, else its general form."""
-    if _VERSION_DIR.match(path.name) and path.parent.parent.name in KNOWN_DATASETS:
+    if _VERSION_DIR.match(path.name) and path.parent.parent.name in DATASETS:
         name, config, root = path.parent.parent.name, path.parent.name, path.parent.parent.parent
         return f"Build it first: {build_command(name, config, os.fspath(root))}"
     return "Give the version folder of a built dataset (<data_dir>/<name>/<config>/<version>), or build it first."

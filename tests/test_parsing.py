@@ -13,7 +13,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from clean_images import parsing
+from clean_images import errors, parsing
 from landmark_images import landmark_images_dataset_builder as landmark
 from pet_images import pet_images_dataset_builder as pet
 from tests.helpers import build, stored_examples
@@ -183,3 +183,7 @@ def test_the_parser_knows_every_config_of_both_builders():
             assert parsing.is_features_config(config.name) == (config.batch_transform is not None), config.name
             assert parsing.VERSIONS[config.name] == str(config.version), config.name
         assert parsing.VERSIONS.keys() == {config.name for config in builder_cls.BUILDER_CONFIGS}
+
+
+def test_the_tensorflow_free_dataset_list_is_parsings():
+    assert errors.DATASETS == parsing.DATASETS
