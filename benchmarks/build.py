@@ -4,40 +4,58 @@
     python -m benchmarks.build --archive PATH/TO/kagglecatsanddogs_5340.zip --repeat 3
     python -m benchmarks.build --repeat 10 --only "pet_images (this project)" \
         --only "pet_images without the duplicates report"   # the report's cost, with more rounds
+    python -m benchmarks.build --distinct --repeat 10 --only ...   # the same on distinct photos
 
 Every contender builds from the same replica archive (made once, then reused; or any
 PetImages zip given with --archive, such as the real one), in its own
 process; rounds are interleaved so machine noise hits all alike. Prints a Markdown table:
 median img/s (min-max), peak RSS, output bytes / input bytes, and the ratios the README
 quotes. CI runs it on ~100-image archives (`--archive`), only to prove it still works.
+
+The default replica is cut from a handful of real photos, so it is full of near duplicates
+(a stress case for the duplicates report: thousands of groups). `--distinct` builds from a
+replica whose photos are all distinct (`clean_images.testing.planted`, ~7 min to draw 25k on
+2 cores, once), with `PLANTED_PER_KIND` copies of each kind planted: the report's cost where
+groups are rare, as in real datasets, and what it found against what was planted.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import itertools
+import json
 import pathlib
 import statistics
 import zipfile
 
 from benchmarks import measure
 from benchmarks.contenders import image_members
+from clean_images.testing.planted import COPIES, Planted, plant_copies
 from clean_images.testing.replica import write_pet_archive
 
 # Proportions of the real archive: ~7% Exif-only JPEGs (no JFIF), a few of each bad kind.
 FAULTS_PER_25K = {"exif_only": 850, "cmyk_jpeg": 5, "png_as_jpg": 3, "gif_as_jpg": 2, "bmp_as_jpg": 2,
                   "extraneous_bytes": 10, "jfif_revision_zero": 2, "empty": 1, "truncated_exif_jpeg": 2}
+PLANTED_PER_KIND = 25  # copies of each kind in a --distinct replica (150 in all: 0.6 % of 25k)
 
 
-def replica(workdir: pathlib.Path, images: int) -> pathlib.Path:
-    """A PetImages zip of `images` image files (both classes), PetImages-sized photos."""
-    path = workdir / f"pet-replica-{images}" / "kagglecatsanddogs_5340.zip"
+def replica(workdir: pathlib.Path, images: int, distinct: bool = False) -> pathlib.Path:
+    """A PetImages zip of `images` image files (both classes), PetImages-sized photos; `distinct`: all
+    distinct, with copies planted (listed in `planted.json` beside it), `images` counting them."""
+    path = workdir / f"pet-{'distinct' if distinct else 'replica'}-{images}" / "kagglecatsanddogs_5340.zip"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        per_class = images // 2
+        per_class = images // 2 - (len(COPIES) * PLANTED_PER_KIND // 2 if distinct else 0)
         faults = {k: max(1, round(v * images / 25_000)) if images >= 2_000 else 1 for k, v in FAULTS_PER_25K.items()}
         clean = per_class - sum(faults.values())
-        write_pet_archive(str(path), images_per_class=clean, faults=faults, seed=2025, max_width=500, min_width=440,
-                          realistic=True)
+        partial = path.with_suffix(".partial")  # a replica interrupted while drawn is never taken for whole
+        expected = write_pet_archive(str(partial), images_per_class=clean, faults=faults, seed=2025, max_width=500,
+                                     min_width=440, realistic=True, distinct=distinct)
+        if distinct:
+            _, planted = plant_copies(str(partial), expected, PLANTED_PER_KIND, seed=2025)
+            (path.parent / "planted.json").write_text(json.dumps([dataclasses.asdict(p) for p in planted]))
+        partial.rename(path)
     return path
 
 
@@ -62,13 +80,15 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=25_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--archive", type=pathlib.Path, help="a PetImages zip to use instead of a generated replica")
+    parser.add_argument("--distinct", action="store_true",
+                        help="a replica of distinct photos with planted copies (see above), instead of the default one")
     parser.add_argument("--beam", action="store_true", help="also build on Beam with 1 and 2 workers")
     parser.add_argument("--workdir", type=pathlib.Path, default=pathlib.Path("/tmp/clean-images-bench"))
     parser.add_argument("--only", action="append", metavar="NAME",
                         help="run only this contender (repeatable; its name as the table prints it)")
     args = parser.parse_args()
 
-    zip_path = args.archive.resolve() if args.archive else replica(args.workdir, args.images)
+    zip_path = args.archive.resolve() if args.archive else replica(args.workdir, args.images, args.distinct)
     scratch = args.workdir / "scratch"
     try:
         table = measure.select(contenders(zip_path, scratch, args.beam), args.only)
@@ -78,6 +98,7 @@ def main() -> None:
     # truncated JPEG with a JFIF header): it is reported as failed, the others still measured.
     runs = measure.run_rounds(table, args.repeat, scratch, tolerate_failures=True)
     print_table(image_files(zip_path), zip_path, runs)
+    print_planted_found(zip_path, runs)
 
 
 def image_files(zip_path: pathlib.Path) -> int:
@@ -120,6 +141,28 @@ def print_table(images: int, zip_path: pathlib.Path, runs: dict[str, list[measur
     if "pet_images on Beam, 2 workers" in runs:
         print_ratio(rate, runs, "pet_images on Beam, 2 workers", "pet_images on Beam, 1 worker", "Beam 2 workers / 1 worker")
         print_ratio(rate, runs, "pet_images on Beam, 2 workers", "pet_images (this project)", "Beam 2 workers / in-process")
+
+
+def print_planted_found(zip_path: pathlib.Path, runs: dict[str, list[measure.Run]]) -> None:
+    """What the report of the last build with it grouped, against the copies planted in the replica
+    (`--distinct`): planted pairs found, by kind, and pairs of files that were not planted together."""
+    listing = zip_path.parent / "planted.json"
+    built = [r for r in runs.get("pet_images (this project)", []) if not r.error]
+    if not listing.exists() or not built:
+        return
+    planted = [Planted(p["kind"], tuple(p["original"]), tuple(p["copy"])) for p in json.loads(listing.read_text())]
+    truth = {frozenset((_member(p.original), _member(p.copy))): p.kind for p in planted}
+    grouped = {frozenset(pair) for files in built[-1].result["duplicate_groups"] for pair in itertools.combinations(files, 2)}
+    kinds = list(truth.values())
+    found = {kind: sum(k == kind and pair in grouped for pair, k in truth.items()) for kind in COPIES}
+    print(f"duplicates report against the planted copies: "
+          f"{', '.join(f'{kind} {n}/{kinds.count(kind)}' for kind, n in found.items())}; "
+          f"pairs not planted: {len(grouped - set(truth))} ({len(built[-1].result['duplicate_groups'])} groups)")
+
+
+def _member(key: tuple[str, int]) -> str:
+    """A planted file's name in the archive, and its examples' `image/filename`."""
+    return f"PetImages/{key[0]}/{key[1]}.jpg"
 
 
 def print_ratio(rate: dict[str, float], runs: dict[str, list[measure.Run]], ours: str, theirs: str, label: str,

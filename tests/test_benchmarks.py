@@ -68,6 +68,20 @@ def test_only_runs_the_named_contenders_and_the_ratios_between_them(tmp_path):
     assert wrong.returncode == 2 and "no contender named ['TFDS']" in wrong.stderr, wrong.stderr
 
 
+def test_distinct_replica_has_the_planted_copies_and_the_report_finds_them_all(tmp_path):
+    # The replica of distinct photos (`--distinct`): 400 image files, the planted copies counted.
+    out = _run(tmp_path, "benchmarks.build", "--distinct", "--images", "400", "--repeat", "1",
+               "--only", "pet_images (this project)")
+    assert "400 image files," in out, out
+    found = re.search(r"duplicates report against the planted copies: (.*); pairs not planted: (\d+) \((\d+) groups\)", out)
+    assert found, out
+    assert found[1] == ", ".join(f"{kind} 25/25" for kind in
+                                 ("exact", "exact-other-class", "reencoded", "resized", "cropped", "brightened")), out
+    assert (found[2], found[3]) == ("0", "150"), out
+    planted = json.loads((tmp_path / "pet-distinct-400" / "planted.json").read_text())
+    assert len(planted) == 150 and len({tuple(p["copy"]) for p in planted}) == 150
+
+
 def _app1(payload: bytes) -> bytes:
     return b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big") + payload
 

@@ -8,13 +8,19 @@ a chosen few are copied under other names in one of the ways web datasets repeat
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import io
-from collections.abc import Callable
+import itertools
+import multiprocessing
+import re
+import zipfile
+from collections.abc import Callable, Generator, Mapping, Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance
 
+from clean_images.sanitize import STORED
 from clean_images.testing.faults import jpeg_bytes
 
 
@@ -45,6 +51,28 @@ def distinct_photo(seed: int, width: int = 480, height: int = 360) -> Image.Imag
             draw.polygon(points, fill=colour)
     noise = rng.normal(0, 4, (height, width, 3))
     return Image.fromarray(np.clip(np.asarray(image, np.float32) + noise, 0, 255).astype(np.uint8))
+
+
+def distinct_photos(
+    seed: int, max_width: int, min_width: int, aspects: Sequence[float], batch: int = 256
+) -> Generator[Image.Image, None, None]:
+    """Endless distinct photos (`distinct_photo`, each from its own seed), drawn on every core
+    (~30 ms each at 500 x 375), in order: width min_width..max_width, height / width drawn from
+    `aspects` (above 1: portrait, the drawn width its long side)."""
+    rng = np.random.default_rng(seed)
+    context = multiprocessing.get_context("spawn")  # no fork of a process that may hold TensorFlow's threads
+    with concurrent.futures.ProcessPoolExecutor(mp_context=context) as pool:
+        for start in itertools.count(0, batch):
+            sizes = []
+            for _ in range(batch):
+                aspect, width = float(rng.choice(aspects)), int(rng.integers(min_width, max_width + 1))
+                sizes.append((width, max(1, round(width * aspect))) if aspect <= 1 else (max(1, round(width / aspect)), width))
+            seeds = range(seed * 1_000_000_007 + start, seed * 1_000_000_007 + start + batch)
+            yield from pool.map(_drawn, seeds, sizes, chunksize=32)
+
+
+def _drawn(seed: int, size: tuple[int, int]) -> Image.Image:
+    return distinct_photo(seed, *size)
 
 
 def _reencoded(data: bytes, rng: np.random.Generator) -> bytes:
@@ -124,3 +152,39 @@ def planted_set(
             images[copy] = images[original] if make is None else make(images[original], rng)
             planted.append(Planted(kind, original, copy))
     return images, planted
+
+
+_MEMBER = re.compile(r"(?P<folder>.*PetImages/(?P<name>[^/]+))/(?P<number>\d+)\.jpg")
+
+
+def plant_copies(
+    path: str, expected: Mapping[str, str], copies_per_kind: int, seed: int = 0
+) -> tuple[dict[str, str], list[Planted]]:
+    """Adds to a PetImages-layout zip `copies_per_kind` copies of each kind of `COPIES`, made from
+    photos the build stores as they are (`expected`, as `write_pet_archive` returns it), each
+    original copied once, numbered after its class's last file.
+
+    Returns the new members' expected outcomes and what was planted, as (class, number) pairs.
+    """
+    members = {m: match for m in expected if (match := _MEMBER.fullmatch(m))}
+    originals = sorted(m for m in members if expected[m] == STORED)
+    folders = {match["name"]: match["folder"] for match in members.values()}
+    names = sorted(folders)
+    numbers = {name: 1 + max(int(m["number"]) for m in members.values() if m["name"] == name) for name in names}
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(originals))
+    added: dict[str, str] = {}
+    planted = []
+    with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as archive:
+        for k, (kind, (make, other_class)) in enumerate(COPIES.items()):
+            for j in range(copies_per_kind):
+                member = originals[order[k * copies_per_kind + j]]
+                name = members[member]["name"]
+                home = names[(names.index(name) + 1) % len(names)] if other_class else name
+                data = archive.read(member)
+                copy = f"{folders[home]}/{numbers[home]}.jpg"
+                archive.writestr(zipfile.ZipInfo(copy, (2020, 1, 1, 0, 0, 0)), data if make is None else make(data, rng))
+                added[copy] = STORED
+                planted.append(Planted(kind, (name, int(members[member]["number"])), (home, numbers[home])))
+                numbers[home] += 1
+    return added, planted

@@ -15,7 +15,7 @@ import json
 import pathlib
 import unicodedata
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Mapping
 from typing import Any
 
 import numpy as np
@@ -23,6 +23,7 @@ from PIL import Image
 
 from clean_images.sources import FolderSource
 from clean_images.testing.faults import FAULTS, THUMBS_DB, jpeg_bytes
+from clean_images.testing.planted import distinct_photos
 
 # The real archive's own layout (kagglecatsanddogs_5340.zip).
 PET_EXTRAS = {"CDLA-Permissive-2.0.pdf": b"%PDF-1.5\n% licence stand-in\n", "readme[1].txt": b"Cats vs dogs.\n"}
@@ -41,7 +42,7 @@ def _source_photos() -> dict[str, list[np.ndarray]]:
 
 def photos(
     kind: str, seed: int, max_width: int = 500, min_width: int | None = None, pet_shapes: bool = False
-) -> Iterator[Image.Image]:
+) -> Generator[Image.Image, None, None]:
     """Endless varied photos of one kind: crops of real photos, flipped and tinted, width
     min_width..max_width. `pet_shapes`: PetImages' shapes instead of any crop (mostly 4:3
     landscape, some portrait or square; the long side is the drawn width), for benchmarks."""
@@ -77,12 +78,16 @@ def write_pet_archive(
     max_width: int = 500,
     min_width: int | None = None,
     realistic: bool = False,
+    distinct: bool = False,
 ) -> dict[str, str]:
     """Writes a PetImages-layout zip; returns {member: expected outcome} for its image files.
 
     `faults` says how many files of each fault kind (names of `FAULTS`) each class gets,
     on top of its clean photos; files are numbered like the real ones (0.jpg, 1.jpg, ...).
     `realistic`: PetImages' shapes and JPEG qualities (75-95; else 70-92), for benchmarks.
+    `distinct`: every photo drawn on its own (`planted.distinct_photos`, PetImages' shapes)
+    instead of cut from a handful of real ones, so that no two are alike: the duplicates
+    report's ground truth at scale (add copies with `planted.plant_copies`).
     """
     expected: dict[str, str] = {}
     rng = np.random.default_rng(seed)
@@ -91,7 +96,8 @@ def write_pet_archive(
         for name, data in PET_EXTRAS.items():
             _write(archive, prefix + name, data)
         for class_index, (kind, folder) in enumerate((("cat", "Cat"), ("dog", "Dog"))):
-            stream = photos(kind, seed * 2 + class_index, max_width, min_width, pet_shapes=realistic)
+            stream = (distinct_photos(seed * 2 + class_index, max_width, min_width or max_width * 2 // 5, _ASPECTS)
+                      if distinct else photos(kind, seed * 2 + class_index, max_width, min_width, pet_shapes=realistic))
             plan = ["clean_jfif"] * images_per_class + [f for f, n in faults.items() for _ in range(n)]
             order = rng.permutation(len(plan))
             for number, index in enumerate(order):
@@ -102,6 +108,7 @@ def write_pet_archive(
                 member = f"{prefix}PetImages/{folder}/{number}.jpg"
                 _write(archive, member, data)
                 expected[member] = outcome
+            stream.close()  # (a distinct stream's processes stop now)
             _write(archive, f"{prefix}PetImages/{folder}/Thumbs.db", THUMBS_DB)
     return expected
 
