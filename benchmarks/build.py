@@ -14,7 +14,7 @@ quotes. CI runs it on ~100-image archives (`--archive`), only to prove it still 
 
 The default replica is cut from a handful of real photos, so it is full of near duplicates
 (a stress case for the duplicates report: thousands of groups). `--distinct` builds from a
-replica whose photos are all distinct (`clean_images.testing.planted`, ~7 min to draw 25k on
+replica whose photos are all distinct (`clean_images.testing.planted`, ~5 min to draw 25k on
 2 cores, once), with `PLANTED_PER_KIND` copies of each kind planted: the report's cost where
 groups are rare, as in real datasets, and what it found against what was planted.
 """
