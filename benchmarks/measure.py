@@ -41,16 +41,19 @@ def run(name: str, args: list[str]) -> Run:
     )
     main = psutil.Process(process.pid)
     peak, peak_child = 0, 0
-    while process.poll() is None:
+    while True:
+        try:  # reads its output as it comes: a result larger than the pipe's buffer would block it otherwise
+            out, err = process.communicate(timeout=0.05)
+            break
+        except subprocess.TimeoutExpired:
+            pass
         try:
             peak = max(peak, main.memory_info().rss)
             for child in main.children(recursive=True):
                 peak_child = max(peak_child, child.memory_info().rss)
         except psutil.Error:
             pass
-        time.sleep(0.05)
     seconds = time.perf_counter() - start
-    out, err = process.communicate()
     if process.returncode != 0:
         lines = [line for line in err.splitlines() if line.strip()] or [f"exit status {process.returncode}"]
         return Run(name, seconds, peak / 2**20, peak_child / 2**20, {}, error=lines[-1].strip(), stderr_tail=err[-4000:])
