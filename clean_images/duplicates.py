@@ -1,15 +1,16 @@
 """Exact and near-duplicate images across all splits: the `duplicates` dataset pass.
 
 Every kept image leaves two things in the sanitation workers: a digest of its bytes (exact
-copies) and its 16 x 16 grey thumbnail, area-averaged from the pixels validation has already
+copies) and its 32 x 32 grey thumbnail, area-averaged from the pixels validation has already
 decoded (grey, at 1/8 scale). As generation goes, the main thread turns the thumbnails into
 256-bit perceptual hashes a batch at a time, vectorized (`condense`; near copies:
-re-encoded, downscaled, slightly cropped, brightened): three an image, of the thumbnail as it
-is, zoomed in and zoomed out by `ZOOM` a side, so that a crop of a few percent meets its
-original. After generation, files with the same digest form an exact group; one file per
-distinct content then joins, in key order, the near group of the first file whose plain hash
-is within `NEAR_DISTANCE` bits of its own, or a zoomed one within `ZOOMED_DISTANCE`
-(groups form around their first file, so they never chain). The search is faiss' exact binary
+re-encoded, downscaled, slightly cropped, brightened): three an image, each the DCT of the
+thumbnail area-averaged to 16 x 16: as it is, zoomed in and zoomed out by `ZOOM` a side, so
+that a crop of a few percent meets its original (zoomed at 32 x 32, not 16, so the zoomed
+hash stays close to a crop's own: see `_area_zoom`). After generation, files with the same
+digest form an exact group; one file per distinct content then joins, in key order, the near
+group of the first file whose plain hash is within `NEAR_DISTANCE` bits of its own, or a
+zoomed one within `ZOOMED_DISTANCE` (groups form around their first file, so they never chain). The search is faiss' exact binary
 index (brute force in C, both cores), each file's plain hash searched as far as its zoomed
 ones could reach (`_reach`): one comparison a pair, not three."""
 
@@ -28,48 +29,56 @@ from clean_images.hooks import DatasetPass, Image, Observation
 HASH_BITS = 256
 # Chosen from a measured precision/recall curve (benchmarks/duplicates.py, 3,600 images, the
 # zoomed hashes searched too, counted ZOOM_PENALTY bits farther): every re-encoded and brightened
-# copy within 16 bits, resized within 58, crops of 2-4% off each side within 58, distinct images
-# 80 or more apart (the real photos of scikit-image and scikit-learn: 100).
+# copy within 12 bits, resized within 54, crops of 2-4% off each side within 44, distinct images
+# 82 or more apart (the real photos of scikit-image and scikit-learn: 102; a stereo pair: 82).
 NEAR_DISTANCE = 64
-# Crops of 4% off every side moved the plain hash 60-96 bits (55% within 64). Zoomed by 3% a
-# side, the crop's way (in: the original; out, edge pixels repeated: the crop), the thumbnail
-# brought 94-97% of them within 64 bits (the earlier file's zooms are searched), and no distinct
-# pair closer than 84 (a throwaway sweep over 910 distinct images, 150 crops; benchmarks/RESULTS.md).
+# Crops move the plain hash far (4% off every side: 38-82 bits). Zoomed by 3% a side, the crop's
+# way (in: the original; out, edge pixels repeated: the crop), on the 32 x 32 thumbnail, a crop of
+# 4% a side comes within 16-34 bits; over 500 small photos from each of two generators, 99.8% of
+# crops of 2-4% a side within reach, no distinct pair nearer than 86 (benchmarks/RESULTS.md).
 ZOOM = 0.03
 # Each zoomed hash compared is one more chance for two distinct images to come within reach (an
-# independent trial grouped two whose plain hashes were 66 bits apart, a zoomed one 62), so a
-# zoomed hash must come this much closer: crops of 4% a side 88-95% found, 3% 97-98% (the sweep).
+# independent trial grouped two whose plain hashes were 66 bits apart, a zoomed one 62, when the
+# zooms were taken at 16 x 16), so a zoomed hash must come this much closer.
 ZOOM_PENALTY = 4
 ZOOMED_DISTANCE = NEAR_DISTANCE - ZOOM_PENALTY  # how near a zoomed hash must come
-_BAND = 4  # reach rounded up to this many bits: a few faiss searches a batch
+_BAND = 8  # reach rounded up to this many bits: a few faiss searches a batch (4: 1.4x the time, zoomed at 32x32)
 _MAX_REACH = 108  # where photos' first codes start to come near each other by chance (~1.5 % of pairs)
 _QUERY_BATCH = 256  # bounds the results held at once, even when thousands of files are one photo
 _SIDE = 16  # the image is area-averaged to _SIDE x _SIDE grey, whose 256 DCT coefficients make the hash
+_THUMB = 32  # ... from a thumbnail this large, where the zooms are taken
 _DIGEST_BYTES = 16
 _PROBES = 3  # hashes an image: as it is, zoomed in, zoomed out
 _CONDENSED_BYTES = _DIGEST_BYTES + _PROBES * HASH_BITS // 8  # what `condense` keeps of an observation
 _DCT = np.cos(np.pi * (2 * np.arange(_SIDE) + 1) * np.arange(_SIDE)[:, None] / (2 * _SIDE))  # DCT-II rows
 
 
-def _zoom(side: float) -> np.ndarray:
-    """(16, 16) bilinear resampling matrix that keeps the centre of a thumbnail, `side` off each side
-    (negative: zooms out, the edge pixels repeated): rows of `Z @ t @ Z.T` are the zoomed thumbnail."""
-    at = np.clip(side * _SIDE + (1 - 2 * side) * (np.arange(_SIDE) + 0.5) - 0.5, 0, _SIDE - 1)
-    low = np.minimum(np.floor(at).astype(int), _SIDE - 2)
-    weight = at - low
-    matrix = np.zeros((_SIDE, _SIDE))
-    matrix[np.arange(_SIDE), low] = 1 - weight
-    matrix[np.arange(_SIDE), low + 1] += weight
+def _area_zoom(side: float) -> np.ndarray:
+    """(16, 32) matrix that area-averages a 32-pixel row to 16, keeping its centre, `side` off each end
+    (negative: zooms out, the edge pixels repeated): rows of `Z @ t @ Z.T` are the zoomed 16 x 16 image.
+
+    Exact area weights over the 32 pixels, twice as fine as the result: zoomed at 16 x 16 (bilinear),
+    crops of 3.3-4 % a side of 300-px-high photos stayed 64-68 bits from their original's zoomed hash;
+    zoomed here, 18-30 (an independent check's misses, benchmarks/RESULTS.md)."""
+    low, high = side * _THUMB, _THUMB - side * _THUMB  # the window, in thumbnail pixels
+    edges = low + (high - low) * np.arange(_SIDE + 1) / _SIDE
+    matrix = np.zeros((_SIDE, _THUMB))
+    for row, (start, stop) in enumerate(zip(edges[:-1], edges[1:])):
+        cells = np.arange(_THUMB)
+        overlap = np.clip(np.minimum(stop, cells + 1) - np.maximum(start, cells), 0, None)
+        overlap[0] += max(0.0, min(stop, 0.0) - start)  # beyond the edges: the edge pixel, repeated
+        overlap[-1] += max(0.0, stop - max(start, float(_THUMB)))
+        matrix[row] = overlap / (stop - start)
     return matrix
 
 
 # The DCT of the thumbnail as it is, zoomed in and zoomed out, each one matrix; float32: 3.5x
 # faster than float64 on the main thread, and 2 of 3.1 million bits differed.
-_PROBE_DCT = [(_DCT @ _zoom(side)).astype(np.float32) for side in (0.0, ZOOM, -ZOOM)]
+_PROBE_DCT = [(_DCT @ _area_zoom(side)).astype(np.float32) for side in (0.0, ZOOM, -ZOOM)]
 
 
 def thumbnail(image: Image) -> np.ndarray:
-    """The image area-averaged to 16 x 16 grey (luma), from the pixels validation decoded
+    """The image area-averaged to 32 x 32 grey (luma), from the pixels validation decoded
     (else a 1/8 decode): one OpenCV call for the usual grey 1/8-scale pixels."""
     import cv2  # pylint: disable=g-import-not-at-top
     import simplejpeg  # pylint: disable=g-import-not-at-top
@@ -82,7 +91,7 @@ def thumbnail(image: Image) -> np.ndarray:
         if block > 1:  # back to libjpeg's 1/8 grid first
             pixels = _block_means(pixels, block)
         pixels = cv2.cvtColor(pixels, cv2.COLOR_RGB2GRAY)  # libjpeg's luma weights
-    return cv2.resize(pixels, (_SIDE, _SIDE), interpolation=cv2.INTER_AREA)
+    return cv2.resize(pixels, (_THUMB, _THUMB), interpolation=cv2.INTER_AREA)
 
 
 def _block_means(pixels: np.ndarray, block: int) -> np.ndarray:
@@ -97,9 +106,9 @@ def _block_means(pixels: np.ndarray, block: int) -> np.ndarray:
 
 
 def perceptual_hashes(thumbnails: np.ndarray) -> np.ndarray:
-    """DCT hashes (pHash) of (n, 16, 16) grey thumbnails, (n, 3, 32) packed bits: which of each
-    one's 256 DCT coefficients exceed their median, for the thumbnail as it is, zoomed in and
-    zoomed out (`ZOOM`).
+    """DCT hashes (pHash) of (n, 32, 32) grey thumbnails, (n, 3, 32) packed bits: which of the 256
+    DCT coefficients of each, area-averaged to 16 x 16, exceed their median, for the thumbnail as
+    it is, zoomed in and zoomed out (`ZOOM`).
 
     Computed for many images at once: one image at a time, NumPy's per-call overhead held
     the GIL ~90 us an image in the sanitation threads, which made the whole build 15 % slower.
@@ -115,7 +124,7 @@ def perceptual_hashes(thumbnails: np.ndarray) -> np.ndarray:
 
 
 def perceptual_hash(small: np.ndarray) -> bytes:
-    """The hash of one 16 x 16 thumbnail as it is (see `perceptual_hashes`)."""
+    """The hash of one 32 x 32 thumbnail as it is (see `perceptual_hashes`)."""
     return perceptual_hashes(small[None])[0, 0].tobytes()
 
 
@@ -124,7 +133,7 @@ def digests_and_hashes(values: Sequence[bytes]) -> tuple[list[bytes], np.ndarray
 
     All at once: a build hands them over in `ObservationLog`'s batches, which bound the memory.
     """
-    thumbnails = np.frombuffer(b"".join(v[_DIGEST_BYTES:] for v in values), np.uint8).reshape(-1, _SIDE, _SIDE)
+    thumbnails = np.frombuffer(b"".join(v[_DIGEST_BYTES:] for v in values), np.uint8).reshape(-1, _THUMB, _THUMB)
     return [v[:_DIGEST_BYTES] for v in values], perceptual_hashes(thumbnails)
 
 
@@ -140,7 +149,7 @@ class Duplicates(DatasetPass):
     metadata_key = "duplicates"
 
     def observe(self, image: Image) -> bytes:
-        """A 16-byte digest of its bytes, then its 16 x 16 grey thumbnail (272 bytes in all).
+        """A 16-byte digest of its bytes, then its 32 x 32 grey thumbnail (1,040 bytes in all).
 
         Only what must see the pixels runs here, in the sanitation threads: two C calls. The
         hashes are computed on the main thread, 4,096 at a time (`condense`).
@@ -148,7 +157,7 @@ class Duplicates(DatasetPass):
         return xxhash.xxh3_128_digest(image.jpeg) + thumbnail(image).tobytes()
 
     def condense(self, values: list[bytes]) -> list[bytes]:
-        """Digest and thumbnail (272 bytes) to digest and perceptual hashes (112), a batch at a time."""
+        """Digest and thumbnail (1,040 bytes) to digest and perceptual hashes (112), a batch at a time."""
         raw = [i for i, v in enumerate(values) if len(v) != _CONDENSED_BYTES]
         if not raw:
             return values
@@ -177,7 +186,7 @@ class Duplicates(DatasetPass):
             },
             "crossing": crossing,  # indices into "groups", for inspection
             "method": {
-                "hash": f"{HASH_BITS}-bit DCT hash of the image area-averaged to 16x16 grey",
+                "hash": f"{HASH_BITS}-bit DCT hash of the image area-averaged to 16x16 grey (zoomed from 32x32)",
                 "zoom": ZOOM,  # a side: each image is also searched for zoomed in and out by this much
                 "zoom_distance": ZOOMED_DISTANCE,
                 "near_distance": NEAR_DISTANCE,

@@ -131,7 +131,7 @@ class DatasetPass(abc.ABC):
 
 class ObservationLog:
     """One pass's observations over all splits, condensed `CONDENSE_EVERY` at a time as they arrive,
-    so memory holds condensed values plus one batch (e.g. 112 bytes an image, not 272, for duplicates)."""
+    so memory holds condensed values plus one batch (e.g. 112 bytes an image, not 1,040, for duplicates)."""
 
     CONDENSE_EVERY = 4_096
 
