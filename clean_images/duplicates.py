@@ -10,9 +10,10 @@ that a crop of a few percent meets its original (zoomed at 32 x 32, not 16, so t
 hash stays close to a crop's own: see `_area_zoom`). After generation, files with the same
 digest form an exact group; one file per distinct content then joins, in key order, the near
 group of the first file whose plain hash is within `NEAR_DISTANCE` bits of its own, or a
-zoomed one within `ZOOMED_DISTANCE` (groups form around their first file, so they never chain). The search is faiss' exact binary
-index (brute force in C, both cores), each file's plain hash searched as far as its zoomed
-ones could reach (`_reach`): one comparison a pair, not three."""
+zoomed one within `ZOOMED_DISTANCE` (groups form around their first file, so they never
+chain). The search is faiss' exact binary index (brute force in C, both cores), each file's
+plain hash searched as far as its zoomed ones could reach (`_reach`): one comparison a pair,
+not three (where the zoomed hashes lie far from the plain one, each is searched)."""
 
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ ZOOM = 0.03
 # zooms were taken at 16 x 16), so a zoomed hash must come this much closer.
 ZOOM_PENALTY = 4
 ZOOMED_DISTANCE = NEAR_DISTANCE - ZOOM_PENALTY  # how near a zoomed hash must come
-_BAND = 8  # reach rounded up to this many bits: a few faiss searches a batch (4: 1.4x the time, zoomed at 32x32)
+_BAND = 8  # reach rounded up to this many bits: a few faiss searches a batch (4: 1.4-2.4x the search's time)
 _MAX_REACH = 108  # where photos' first codes start to come near each other by chance (~1.5 % of pairs)
 _QUERY_BATCH = 256  # bounds the results held at once, even when thousands of files are one photo
 _SIDE = 16  # the image is area-averaged to _SIDE x _SIDE grey, whose 256 DCT coefficients make the hash
@@ -59,7 +60,7 @@ def _area_zoom(side: float) -> np.ndarray:
 
     Exact area weights over the 32 pixels, twice as fine as the result: zoomed at 16 x 16 (bilinear),
     crops of 3.3-4 % a side of 300-px-high photos stayed 64-68 bits from their original's zoomed hash;
-    zoomed here, 18-30 (an independent check's misses, benchmarks/RESULTS.md)."""
+    zoomed here, 24-30 (an independent check's misses, benchmarks/RESULTS.md)."""
     low, high = side * _THUMB, _THUMB - side * _THUMB  # the window, in thumbnail pixels
     edges = low + (high - low) * np.arange(_SIDE + 1) / _SIDE
     matrix = np.zeros((_SIDE, _THUMB))
