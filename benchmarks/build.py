@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import itertools
 import json
 import pathlib
 import statistics
@@ -31,8 +30,9 @@ import zipfile
 
 from benchmarks import measure
 from benchmarks.contenders import image_members
-from clean_images.testing.planted import COPIES, Planted, plant_copies
-from clean_images.testing.replica import write_pet_archive
+from benchmarks.duplicates import grouped_pairs
+from clean_images.testing.planted import COPIES, Planted
+from clean_images.testing.replica import plant_copies, write_pet_archive
 
 # Proportions of the real archive: ~7% Exif-only JPEGs (no JFIF), a few of each bad kind.
 FAULTS_PER_25K = {"exif_only": 850, "cmyk_jpeg": 5, "png_as_jpg": 3, "gif_as_jpg": 2, "bmp_as_jpg": 2,
@@ -152,7 +152,7 @@ def print_planted_found(zip_path: pathlib.Path, runs: dict[str, list[measure.Run
         return
     planted = [Planted(p["kind"], tuple(p["original"]), tuple(p["copy"])) for p in json.loads(listing.read_text())]
     truth = {frozenset((_member(p.original), _member(p.copy))): p.kind for p in planted}
-    grouped = {frozenset(pair) for files in built[-1].result["duplicate_groups"] for pair in itertools.combinations(files, 2)}
+    grouped = grouped_pairs({"groups": built[-1].result["duplicate_groups"]})
     kinds = list(truth.values())
     found = {kind: sum(k == kind and pair in grouped for pair, k in truth.items()) for kind in COPIES}
     print(f"duplicates report against the planted copies: "

@@ -60,10 +60,9 @@ def ours(zip_path: str, data_dir: str, beam_workers: str = "0", config: str = "f
     skipped = {f["path"] for f in report["files"] if f["outcome"] == SKIPPED}
     with zipfile.ZipFile(zip_path) as archive:
         kept_input = sum(i.file_size for i in image_members(archive) if i.filename not in skipped)
-    groups = builder.info.metadata.get("duplicates", {}).get("groups", [])
     return {"images": report["image_files"], "examples": report["stored"] + report["repaired"],
             "output_bytes": _tree_bytes(builder.data_dir), "kept_input_bytes": kept_input,
-            "duplicate_groups": [[f["filename"] for f in g["files"]] for g in groups]}
+            "duplicate_groups": builder.info.metadata.get("duplicates", {}).get("groups", [])}
 
 
 def ours_landmark(manual_dir: str, data_dir: str, config: str = "full", read: str = "no") -> dict:

@@ -13,14 +13,11 @@ import dataclasses
 import io
 import itertools
 import multiprocessing
-import re
-import zipfile
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance
 
-from clean_images.sanitize import STORED
 from clean_images.testing.faults import jpeg_bytes
 
 
@@ -127,6 +124,20 @@ class Planted:
         return self.kind.startswith("exact")
 
 
+def copy_plan(
+    originals: Sequence[tuple[str, int]], classes: Sequence[str], copies_per_kind: int, rng: np.random.Generator
+) -> Iterator[tuple[str, Callable[[bytes, np.random.Generator], bytes] | None, tuple[str, int], str]]:
+    """(kind, how its bytes are made, original, class of the copy) for `copies_per_kind` copies of each
+    kind of `COPIES`, each from another of `originals` ((class, index) pairs, drawn with `rng`); a copy to
+    another class goes to the next one of `classes`."""
+    order = rng.permutation(len(originals))
+    for k, (kind, (make, other_class)) in enumerate(COPIES.items()):
+        for j in range(copies_per_kind):
+            original = originals[order[k * copies_per_kind + j]]
+            home = classes[(classes.index(original[0]) + 1) % len(classes)] if other_class else original[0]
+            yield kind, make, original, home
+
+
 def planted_set(
     classes: tuple[str, ...], per_class: int, copies_per_kind: int, seed: int = 0
 ) -> tuple[dict[tuple[str, int], bytes], list[Planted]]:
@@ -141,50 +152,9 @@ def planted_set(
         for c, name in enumerate(classes)
         for i in range(per_class)
     }
-    originals = list(images)
-    order = rng.permutation(len(originals))
     planted = []
-    for k, (kind, (make, other_class)) in enumerate(COPIES.items()):
-        for j in range(copies_per_kind):
-            original = originals[order[k * copies_per_kind + j]]
-            home = classes[(classes.index(original[0]) + 1) % len(classes)] if other_class else original[0]
-            copy = (home, per_class + k * copies_per_kind + j)
-            images[copy] = images[original] if make is None else make(images[original], rng)
-            planted.append(Planted(kind, original, copy))
+    for n, (kind, make, original, home) in enumerate(copy_plan(list(images), classes, copies_per_kind, rng)):
+        copy = (home, per_class + n)
+        images[copy] = images[original] if make is None else make(images[original], rng)
+        planted.append(Planted(kind, original, copy))
     return images, planted
-
-
-_MEMBER = re.compile(r"(?P<folder>.*PetImages/(?P<name>[^/]+))/(?P<number>\d+)\.jpg")
-
-
-def plant_copies(
-    path: str, expected: Mapping[str, str], copies_per_kind: int, seed: int = 0
-) -> tuple[dict[str, str], list[Planted]]:
-    """Adds to a PetImages-layout zip `copies_per_kind` copies of each kind of `COPIES`, made from
-    photos the build stores as they are (`expected`, as `write_pet_archive` returns it), each
-    original copied once, numbered after its class's last file.
-
-    Returns the new members' expected outcomes and what was planted, as (class, number) pairs.
-    """
-    members = {m: match for m in expected if (match := _MEMBER.fullmatch(m))}
-    originals = sorted(m for m in members if expected[m] == STORED)
-    folders = {match["name"]: match["folder"] for match in members.values()}
-    names = sorted(folders)
-    numbers = {name: 1 + max(int(m["number"]) for m in members.values() if m["name"] == name) for name in names}
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(originals))
-    added: dict[str, str] = {}
-    planted = []
-    with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as archive:
-        for k, (kind, (make, other_class)) in enumerate(COPIES.items()):
-            for j in range(copies_per_kind):
-                member = originals[order[k * copies_per_kind + j]]
-                name = members[member]["name"]
-                home = names[(names.index(name) + 1) % len(names)] if other_class else name
-                data = archive.read(member)
-                copy = f"{folders[home]}/{numbers[home]}.jpg"
-                archive.writestr(zipfile.ZipInfo(copy, (2020, 1, 1, 0, 0, 0)), data if make is None else make(data, rng))
-                added[copy] = STORED
-                planted.append(Planted(kind, (name, int(members[member]["number"])), (home, numbers[home])))
-                numbers[home] += 1
-    return added, planted

@@ -13,6 +13,7 @@ import dataclasses
 import io
 import json
 import pathlib
+import re
 import unicodedata
 import zipfile
 from collections.abc import Generator, Mapping
@@ -21,9 +22,10 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from clean_images.sanitize import STORED
 from clean_images.sources import FolderSource
 from clean_images.testing.faults import FAULTS, THUMBS_DB, jpeg_bytes
-from clean_images.testing.planted import distinct_photos
+from clean_images.testing.planted import Planted, copy_plan, distinct_photos
 
 # The real archive's own layout (kagglecatsanddogs_5340.zip).
 PET_EXTRAS = {"CDLA-Permissive-2.0.pdf": b"%PDF-1.5\n% licence stand-in\n", "readme[1].txt": b"Cats vs dogs.\n"}
@@ -87,7 +89,7 @@ def write_pet_archive(
     `realistic`: PetImages' shapes and JPEG qualities (75-95; else 70-92), for benchmarks.
     `distinct`: every photo drawn on its own (`planted.distinct_photos`, PetImages' shapes)
     instead of cut from a handful of real ones, so that no two are alike: the duplicates
-    report's ground truth at scale (add copies with `planted.plant_copies`).
+    report's ground truth at scale (add copies with `plant_copies`).
     """
     expected: dict[str, str] = {}
     rng = np.random.default_rng(seed)
@@ -111,6 +113,37 @@ def write_pet_archive(
             stream.close()  # (a distinct stream's processes stop now)
             _write(archive, f"{prefix}PetImages/{folder}/Thumbs.db", THUMBS_DB)
     return expected
+
+
+_MEMBER = re.compile(r"(?P<folder>.*PetImages/(?P<name>[^/]+))/(?P<number>\d+)\.jpg")
+
+
+def plant_copies(
+    path: str, expected: Mapping[str, str], copies_per_kind: int, seed: int = 0
+) -> tuple[dict[str, str], list[Planted]]:
+    """Adds to a PetImages-layout zip `copies_per_kind` copies of each kind of `planted.COPIES`, made from
+    photos the build stores as they are (`expected`, as `write_pet_archive` returns it), each original
+    copied once, numbered after its class's last file.
+
+    Returns the new members' expected outcomes and what was planted, as (class, number) pairs.
+    """
+    members = {(m["name"], int(m["number"])): m for name in expected if (m := _MEMBER.fullmatch(name))}
+    originals = sorted(key for key, m in members.items() if expected[m[0]] == STORED)
+    folders = {name: m["folder"] for (name, _), m in members.items()}
+    numbers = {name: 1 + max(n for c, n in members if c == name) for name in folders}
+    rng = np.random.default_rng(seed)
+    added: dict[str, str] = {}
+    planted = []
+    with zipfile.ZipFile(path, "a") as archive:
+        for kind, make, original, home in copy_plan(originals, sorted(folders), copies_per_kind, rng):
+            data = archive.read(members[original][0])
+            copy = (home, numbers[home])
+            numbers[home] += 1
+            member = f"{folders[home]}/{copy[1]}.jpg"
+            _write(archive, member, data if make is None else make(data, rng))
+            added[member] = STORED
+            planted.append(Planted(kind, original, copy))
+    return added, planted
 
 
 def _write(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
