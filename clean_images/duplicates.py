@@ -1,7 +1,7 @@
 """Exact and near-duplicate images across all splits: the `duplicates` dataset pass.
 
 Every kept image leaves two things in the sanitation workers: a digest of its bytes (exact
-copies) and its 32 x 32 grey thumbnail, area-averaged from the pixels validation has already
+copies) and its 32 x 32 grey thumbnail (float32), area-averaged from the pixels validation has already
 decoded (grey, at 1/8 scale). As generation goes, the main thread turns the thumbnails into
 256-bit perceptual hashes a batch at a time, vectorized (`condense`; near copies:
 re-encoded, downscaled, slightly cropped, brightened): three an image, each the DCT of the
@@ -10,7 +10,8 @@ that a crop of a few percent meets its original (zoomed at 32 x 32, not 16, so t
 hash stays close to a crop's own: see `_area_zoom`). After generation, files with the same
 digest form an exact group; one file per distinct content then joins, in key order, the near
 group of the first file whose plain hash is within `NEAR_DISTANCE` bits of its own, or a
-zoomed one within `ZOOMED_DISTANCE` (groups form around their first file, so they never
+zoomed one within `ZOOMED_DISTANCE`, and whose tone (the thumbnail's mean and contrast) is
+close (`TONE_MEAN`, `TONE_CONTRAST`; groups form around their first file, so they never
 chain). The search is faiss' exact binary index (brute force in C, both cores), each file's
 plain hash searched as far as its zoomed ones could reach (`_reach`): one comparison a pair,
 not three (where the zoomed hashes lie far from the plain one, each is searched)."""
@@ -43,14 +44,22 @@ ZOOM = 0.03
 # zooms were taken at 16 x 16), so a zoomed hash must come this much closer.
 ZOOM_PENALTY = 4
 ZOOMED_DISTANCE = NEAR_DISTANCE - ZOOM_PENALTY  # how near a zoomed hash must come
+# A near copy keeps its original's tone (brightness and contrast within the +-10 % the hash is made
+# robust to): the planted copies' thumbnails differ by at most 14 grey levels in mean and 1.13x in
+# standard deviation. The hash alone compares grey layouts, so two pictures of one composition in other
+# tones (flat backgrounds with one centred shape, a dark and a bright gradient) can come within reach:
+# an independent trial's 1,520 images held 2 and 12 such pairs in two seeds; with this veto, 1 and 1.
+TONE_MEAN = 32  # grey levels (of 255) two near copies' thumbnails may differ in mean
+TONE_CONTRAST = 1.25  # and by this ratio in standard deviation (plus one grey level, for flat images)
 _BAND = 8  # reach rounded up to this many bits: a few faiss searches a batch (4: 1.4-2.4x the search's time)
 _MAX_REACH = 108  # where photos' first codes start to come near each other by chance (~1.5 % of pairs)
 _QUERY_BATCH = 256  # bounds the results held at once, even when thousands of files are one photo
 _SIDE = 16  # the image is area-averaged to _SIDE x _SIDE grey, whose 256 DCT coefficients make the hash
 _THUMB = 32  # ... from a thumbnail this large, where the zooms are taken
 _DIGEST_BYTES = 16
+_TONE_BYTES = 4  # the thumbnail's mean and standard deviation, float16
 _PROBES = 3  # hashes an image: as it is, zoomed in, zoomed out
-_CONDENSED_BYTES = _DIGEST_BYTES + _PROBES * HASH_BITS // 8  # what `condense` keeps of an observation
+_CONDENSED_BYTES = _DIGEST_BYTES + _PROBES * HASH_BITS // 8 + _TONE_BYTES  # what `condense` keeps of an observation
 _DCT = np.cos(np.pi * (2 * np.arange(_SIDE) + 1) * np.arange(_SIDE)[:, None] / (2 * _SIDE))  # DCT-II rows
 
 
@@ -79,8 +88,10 @@ _PROBE_DCT = [(_DCT @ _area_zoom(side)).astype(np.float32) for side in (0.0, ZOO
 
 
 def thumbnail(image: Image) -> np.ndarray:
-    """The image area-averaged to 32 x 32 grey (luma), from the pixels validation decoded
-    (else a 1/8 decode): one OpenCV call for the usual grey 1/8-scale pixels."""
+    """The image area-averaged to 32 x 32 grey (luma), float32, from the pixels validation decoded
+    (else a 1/8 decode). Not rounded to whole grey levels: in a dark or low-contrast image that
+    rounding was most of what told two files apart (an independent trial's 80 planted near copies:
+    78 found, 74 with rounded thumbnails)."""
     import cv2  # pylint: disable=g-import-not-at-top
     import simplejpeg  # pylint: disable=g-import-not-at-top
 
@@ -92,7 +103,7 @@ def thumbnail(image: Image) -> np.ndarray:
         if block > 1:  # back to libjpeg's 1/8 grid first
             pixels = _block_means(pixels, block)
         pixels = cv2.cvtColor(pixels, cv2.COLOR_RGB2GRAY)  # libjpeg's luma weights
-    return cv2.resize(pixels, (_THUMB, _THUMB), interpolation=cv2.INTER_AREA)
+    return cv2.resize(pixels.astype(np.float32), (_THUMB, _THUMB), interpolation=cv2.INTER_AREA)
 
 
 def _block_means(pixels: np.ndarray, block: int) -> np.ndarray:
@@ -101,6 +112,7 @@ def _block_means(pixels: np.ndarray, block: int) -> np.ndarray:
     import cv2  # pylint: disable=g-import-not-at-top
 
     height, width = pixels.shape[:2]
+    pixels = pixels.astype(np.float32)  # libjpeg keeps each block's mean unrounded until its output
     padded = cv2.copyMakeBorder(pixels, 0, -height % block, 0, -width % block, cv2.BORDER_REPLICATE)
     size = (padded.shape[1] // block, padded.shape[0] // block)
     return cv2.resize(padded, size, interpolation=cv2.INTER_AREA)  # an integer factor: exact tile means
@@ -114,7 +126,7 @@ def perceptual_hashes(thumbnails: np.ndarray) -> np.ndarray:
     Computed for many images at once: one image at a time, NumPy's per-call overhead held
     the GIL ~90 us an image in the sanitation threads, which made the whole build 15 % slower.
     """
-    pixels = thumbnails.astype(np.float32)
+    pixels = np.asarray(thumbnails, np.float32)  # no copy of float32 thumbnails
     coefficients = np.empty((len(thumbnails), _PROBES, _SIDE, _SIDE), np.float32)
     for probe, matrix in enumerate(_PROBE_DCT):
         np.matmul(matrix @ pixels, matrix.T, out=coefficients[:, probe])
@@ -129,19 +141,27 @@ def perceptual_hash(small: np.ndarray) -> bytes:
     return perceptual_hashes(small[None])[0, 0].tobytes()
 
 
-def digests_and_hashes(values: Sequence[bytes]) -> tuple[list[bytes], np.ndarray]:
-    """Splits what `Duplicates.observe` returned into byte digests and (n, 3, 32) perceptual hashes.
+def digests_and_hashes(values: Sequence[bytes]) -> tuple[list[bytes], np.ndarray, np.ndarray]:
+    """Splits what `Duplicates.observe` returned into byte digests, (n, 3, 32) perceptual hashes
+    and (n, 2) tones (each thumbnail's mean and standard deviation).
 
     All at once: a build hands them over in `ObservationLog`'s batches, which bound the memory.
     """
-    thumbnails = np.frombuffer(b"".join(v[_DIGEST_BYTES:] for v in values), np.uint8).reshape(-1, _THUMB, _THUMB)
-    return [v[:_DIGEST_BYTES] for v in values], perceptual_hashes(thumbnails)
+    joined = b"".join(memoryview(v)[_DIGEST_BYTES:] for v in values)  # one copy, not two
+    pixels = np.frombuffer(joined, np.float32).reshape(-1, _THUMB, _THUMB)
+    flat = pixels.reshape(len(pixels), -1)
+    mean = flat.mean(axis=1)
+    spread = np.sqrt(np.maximum(np.einsum("ij,ij->i", flat, flat) / flat.shape[1] - mean * mean, 0.0))  # std, one pass
+    return [v[:_DIGEST_BYTES] for v in values], perceptual_hashes(pixels), np.stack([mean, spread], axis=1)
 
 
-def _unpacked(condensed: Sequence[bytes]) -> tuple[list[bytes], np.ndarray]:
-    """Condensed observations (digest + packed hashes) to digests and an (n, 3, 32) hash array."""
-    hashes = b"".join(v[_DIGEST_BYTES:] for v in condensed)
-    return [v[:_DIGEST_BYTES] for v in condensed], np.frombuffer(hashes, np.uint8).reshape(-1, _PROBES, HASH_BITS // 8)
+def _unpacked(condensed: Sequence[bytes]) -> tuple[list[bytes], np.ndarray, np.ndarray]:
+    """Condensed observations (digest, packed hashes, tone) to digests, an (n, 3, 32) hash array and (n, 2) tones."""
+    hashes = b"".join(v[_DIGEST_BYTES:-_TONE_BYTES] for v in condensed)
+    tones = b"".join(v[-_TONE_BYTES:] for v in condensed)
+    return ([v[:_DIGEST_BYTES] for v in condensed],
+            np.frombuffer(hashes, np.uint8).reshape(-1, _PROBES, HASH_BITS // 8),
+            np.frombuffer(tones, np.float16).reshape(-1, 2).astype(np.float32))
 
 
 class Duplicates(DatasetPass):
@@ -150,22 +170,22 @@ class Duplicates(DatasetPass):
     metadata_key = "duplicates"
 
     def observe(self, image: Image) -> bytes:
-        """A 16-byte digest of its bytes, then its 32 x 32 grey thumbnail (1,040 bytes in all).
+        """A 16-byte digest of its bytes, then its 32 x 32 grey thumbnail in float32 (4,112 bytes in all).
 
         Only what must see the pixels runs here, in the sanitation threads: two C calls. The
-        hashes are computed on the main thread, 4,096 at a time (`condense`).
+        hashes are computed on the main thread, 2,048 at a time (`condense`).
         """
         return xxhash.xxh3_128_digest(image.jpeg) + thumbnail(image).tobytes()
 
     def condense(self, values: list[bytes]) -> list[bytes]:
-        """Digest and thumbnail (1,040 bytes) to digest and perceptual hashes (112), a batch at a time."""
+        """Digest and thumbnail (4,112 bytes) to digest, perceptual hashes and tone (116), a batch at a time."""
         raw = [i for i, v in enumerate(values) if len(v) != _CONDENSED_BYTES]
         if not raw:
             return values
-        digests, hashes = digests_and_hashes([values[i] for i in raw])
+        digests, hashes, tones = digests_and_hashes([values[i] for i in raw])
         condensed = list(values)
-        for i, digest, code in zip(raw, digests, hashes):
-            condensed[i] = digest + code.tobytes()
+        for i, digest, code, tone in zip(raw, digests, hashes, tones.astype(np.float16)):
+            condensed[i] = digest + code.tobytes() + tone.tobytes()
         return condensed
 
     def summarize(self, observations: list[Observation]) -> dict[str, Any]:
@@ -191,6 +211,7 @@ class Duplicates(DatasetPass):
                 "zoom": ZOOM,  # a side: each image is also searched for zoomed in and out by this much
                 "zoom_distance": ZOOMED_DISTANCE,
                 "near_distance": NEAR_DISTANCE,
+                "tone": {"mean": TONE_MEAN, "contrast": TONE_CONTRAST},  # how far near copies' tones may differ
                 "search": "exact",
             },
         }
@@ -204,11 +225,14 @@ class Duplicates(DatasetPass):
         )
 
 
-def find_groups(digests: Sequence[bytes | str], hashes: np.ndarray) -> list[tuple[str, list[int]]]:
+def find_groups(
+    digests: Sequence[bytes | str], hashes: np.ndarray, tones: np.ndarray | None = None
+) -> list[tuple[str, list[int]]]:
     """(kind, member indices) of every group of two files or more, ordered by first member.
 
     `hashes`: (n, probes, 32) packed perceptual hashes, row i of file i: its hash as it is
-    first, then the zoomed ones a copy of it might match.
+    first, then the zoomed ones a copy of it might match. `tones`: (n, 2) each file's thumbnail
+    mean and standard deviation; near files must also match in tone (`TONE_MEAN`, `TONE_CONTRAST`).
 
     Indices are positions in the inputs, which are in key order: members come out in that
     order too, so the first member of a group is the file to keep.
@@ -225,11 +249,12 @@ def find_groups(digests: Sequence[bytes | str], hashes: np.ndarray) -> list[tupl
     if firsts:
         codes = hashes if len(firsts) == len(hashes) else hashes[firsts]  # distinct files: no copy (memory)
         codes = np.ascontiguousarray(codes)
-        groups += [("near", [firsts[j] for j in near]) for near in _near_groups(codes)]
+        tone = None if tones is None else (tones if len(firsts) == len(tones) else tones[firsts])
+        groups += [("near", [firsts[j] for j in near]) for near in _near_groups(codes, tone)]
     return sorted(groups, key=lambda g: g[1][0])
 
 
-def _near_groups(codes: np.ndarray) -> list[list[int]]:
+def _near_groups(codes: np.ndarray, tones: np.ndarray | None = None) -> list[list[int]]:
     """Rows within NEAR_DISTANCE bits of an earlier row that heads a group, grouped under it.
 
     `codes`: (n, probes, bytes). The index holds each row's first code; a query finds the rows
@@ -254,6 +279,8 @@ def _near_groups(codes: np.ndarray) -> list[list[int]]:
             held = start + np.flatnonzero(~grouped[start:])
             index = _index(np.ascontiguousarray(codes[held, 0]))
         limits, found = _search(index, held, codes, queries, reach)
+        if tones is not None:
+            limits, found = _same_tone(queries, limits, found, tones)
         for q in _with_later_rows(queries, limits, found):  # the others can head no group
             first = queries[q]
             if grouped[first]:  # joined an earlier group of this batch
@@ -265,6 +292,16 @@ def _near_groups(codes: np.ndarray) -> list[list[int]]:
                 groups.append([int(first), *map(int, near)])
         grouped[queries] = True  # each headed its group, was claimed, or has nothing to claim
     return groups
+
+
+def _same_tone(queries: np.ndarray, limits: np.ndarray, found: np.ndarray, tones: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The search's results without the rows whose tone is too far from their query's (`TONE_MEAN`, `TONE_CONTRAST`)."""
+    owner = np.repeat(np.arange(len(queries)), np.diff(limits).astype(np.int64))
+    mine, theirs = tones[queries[owner]], tones[found]
+    low, high = np.minimum(mine[:, 1], theirs[:, 1]), np.maximum(mine[:, 1], theirs[:, 1])
+    keep = (np.abs(mine[:, 0] - theirs[:, 0]) <= TONE_MEAN) & (high <= TONE_CONTRAST * low + 1.0)
+    counts = np.bincount(owner[keep], minlength=len(queries))
+    return np.concatenate([[0], np.cumsum(counts)]), found[keep]
 
 
 def _reach(codes: np.ndarray) -> np.ndarray:

@@ -163,7 +163,7 @@ def _grouped_by_the_rule(hashes: np.ndarray) -> list[list[int]]:
 def test_the_index_search_groups_as_a_plain_pairwise_comparison_does():
     images, _ = planted_set(("Cat", "Dog"), 40, 3, seed=9)
     observations = _observations(images)
-    digests, hashes = duplicates.digests_and_hashes([o.value for o in observations])
+    digests, hashes, _ = duplicates.digests_and_hashes([o.value for o in observations])
     firsts = [i for i, d in enumerate(digests) if digests.index(d) == i]
     expected = [[firsts[i] for i in group] for group in _grouped_by_the_rule(hashes[firsts])]
     found = [members for kind, members in duplicates.find_groups(digests, hashes) if kind == "near"]
@@ -229,14 +229,14 @@ def test_zoomed_hashes_find_a_crop_the_plain_hash_misses_in_either_order(seed):
     for image in (original, crop):
         data = jpeg_bytes(image, quality=90)
         values.append(duplicates.Duplicates().observe(Image(data, *simplejpeg.decode_jpeg_header(data)[:2])))
-    digests, hashes = duplicates.digests_and_hashes(values)
+    digests, hashes, tones = duplicates.digests_and_hashes(values)
     plain = np.unpackbits(hashes[0, 0] ^ hashes[1, 0]).sum()
     assert plain > duplicates.NEAR_DISTANCE
     zoomed_in = min(np.unpackbits(hashes[0, probe] ^ hashes[1, 0]).sum() for probe in (1, 2))
     zoomed_out = min(np.unpackbits(hashes[1, probe] ^ hashes[0, 0]).sum() for probe in (1, 2))
     assert max(zoomed_in, zoomed_out) <= 40 < duplicates.ZOOMED_DISTANCE
-    assert duplicates.find_groups(digests, hashes) == [("near", [0, 1])]
-    assert duplicates.find_groups(digests[::-1], hashes[::-1].copy()) == [("near", [0, 1])]
+    assert duplicates.find_groups(digests, hashes, tones) == [("near", [0, 1])]
+    assert duplicates.find_groups(digests[::-1], hashes[::-1].copy(), tones[::-1].copy()) == [("near", [0, 1])]
 
 
 def test_groups_form_around_their_first_file_and_never_chain():
@@ -273,7 +273,7 @@ def test_hash_of_a_larger_decode_stays_close_to_the_eighth_scale_one(some_photos
 
 
 def test_observations_condensed_as_they_arrive_summarize_as_the_raw_ones(monkeypatch):
-    """A build keeps 112 bytes an image (digest and three hashes), condensed in batches, not the 1,040-byte grey thumbnails."""
+    """A build keeps 116 bytes an image (digest, three hashes, tone), condensed in batches, not the 4,112-byte grey thumbnails."""
     images, _ = planted_set(("Cat", "Dog"), 30, 2, seed=4)
     raw = _observations(images)
     monkeypatch.setattr(ObservationLog, "CONDENSE_EVERY", 7)  # several batches and a remainder
@@ -282,7 +282,34 @@ def test_observations_condensed_as_they_arrive_summarize_as_the_raw_ones(monkeyp
         log.append(observation)
     condensed = log.all()
     assert [o.filename for o in condensed] == [o.filename for o in raw]
-    assert {len(o.value) for o in raw} == {1040} and {len(o.value) for o in condensed} == {112}
+    assert {len(o.value) for o in raw} == {4112} and {len(o.value) for o in condensed} == {116}
     assert duplicates.Duplicates().condense([o.value for o in condensed]) == [o.value for o in condensed]
     summary = duplicates.Duplicates().summarize(condensed)
     assert summary == duplicates.Duplicates().summarize(raw) and summary["counts"]["groups"] > 0
+
+
+def test_the_same_layout_in_another_tone_is_not_a_near_copy_but_ten_percent_brighter_is():
+    """The hash compares grey layouts only: a picture darkened to half, or its contrast halved,
+    keeps its layout (and its hash, nearly) but is another picture by the report's definition
+    (near copies are robust to brightness and contrast within +-10 %)."""
+    from PIL import ImageEnhance
+
+    from clean_images.testing.faults import jpeg_bytes
+    from clean_images.testing.planted import distinct_photo
+
+    photo = distinct_photo(11, 480, 360)
+    versions = {
+        "original": photo,
+        "brighter by 10 %": ImageEnhance.Brightness(photo).enhance(1.1),
+        "half as bright": ImageEnhance.Brightness(photo).enhance(0.5),
+        "half the contrast": ImageEnhance.Contrast(photo).enhance(0.5),
+    }
+    values = []
+    for image in versions.values():
+        data = jpeg_bytes(image, quality=90)
+        values.append(duplicates.Duplicates().observe(Image(data, *simplejpeg.decode_jpeg_header(data)[:2])))
+    digests, hashes, tones = duplicates.digests_and_hashes(values)
+    plain = [int(np.unpackbits(hashes[0, 0] ^ hashes[i, 0]).sum()) for i in range(1, 4)]
+    assert max(plain) <= duplicates.NEAR_DISTANCE, plain  # the hash alone would group all four
+    assert duplicates.find_groups(digests, hashes) == [("near", [0, 1, 2, 3])]
+    assert duplicates.find_groups(digests, hashes, tones) == [("near", [0, 1])]
