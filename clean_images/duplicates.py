@@ -31,8 +31,8 @@ from clean_images.hooks import DatasetPass, Image, Observation
 HASH_BITS = 256
 # Chosen from a measured precision/recall curve (benchmarks/duplicates.py, 3,600 images, the
 # zoomed hashes searched too, counted ZOOM_PENALTY bits farther): every re-encoded and brightened
-# copy within 12 bits, resized within 54, crops of 2-4% off each side within 44, distinct images
-# 82 or more apart (the real photos of scikit-image and scikit-learn: 102; a stereo pair: 82).
+# copy within 12 bits, resized within 52, crops of 2-4% off each side within 46, distinct images
+# 80 or more apart (the real photos of scikit-image and scikit-learn: 102; a stereo pair: 82).
 NEAR_DISTANCE = 64
 # Crops move the plain hash far (4% off every side: 38-82 bits). Zoomed by 3% a side, the crop's
 # way (in: the original; out, edge pixels repeated: the crop), on the 32 x 32 thumbnail, a crop of
@@ -105,7 +105,8 @@ def thumbnail(image: Image) -> np.ndarray:
         if block > 1:  # back to libjpeg's 1/8 grid first
             pixels = _block_means(pixels, block)
         pixels = cv2.cvtColor(pixels, cv2.COLOR_RGB2GRAY)  # libjpeg's luma weights
-    return cv2.resize(pixels.astype(np.float32), (_THUMB, _THUMB), interpolation=cv2.INTER_AREA)
+    grey = np.asarray(pixels, np.float32)  # already float after `_block_means`: no second copy
+    return cv2.resize(grey, (_THUMB, _THUMB), interpolation=cv2.INTER_AREA)
 
 
 def _block_means(pixels: np.ndarray, block: int) -> np.ndarray:
@@ -174,7 +175,7 @@ class Duplicates(DatasetPass):
     def observe(self, image: Image) -> bytes:
         """A 16-byte digest of its bytes, then its 32 x 32 grey thumbnail in float32 (4,112 bytes in all).
 
-        Only what must see the pixels runs here, in the sanitation threads: two C calls. The
+        Only what must see the pixels runs here, in the sanitation threads: a few C calls. The
         hashes are computed on the main thread, 2,048 at a time (`condense`).
         """
         return xxhash.xxh3_128_digest(image.jpeg) + thumbnail(image).tobytes()
@@ -280,9 +281,7 @@ def _near_groups(codes: np.ndarray, tones: np.ndarray | None = None) -> list[lis
         if alive < 0.8 * len(held):
             held = start + np.flatnonzero(~grouped[start:])
             index = _index(np.ascontiguousarray(codes[held, 0]))
-        limits, found = _search(index, held, codes, queries, reach)
-        if tones is not None:
-            limits, found = _same_tone(queries, limits, found, tones)
+        limits, found = _search(index, held, codes, queries, reach, tones)
         for q in _with_later_rows(queries, limits, found):  # the others can head no group
             first = queries[q]
             if grouped[first]:  # joined an earlier group of this batch
@@ -296,14 +295,10 @@ def _near_groups(codes: np.ndarray, tones: np.ndarray | None = None) -> list[lis
     return groups
 
 
-def _same_tone(queries: np.ndarray, limits: np.ndarray, found: np.ndarray, tones: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The search's results without the rows whose tone is too far from their query's (`TONE_MEAN`, `TONE_CONTRAST`)."""
-    owner = np.repeat(np.arange(len(queries)), np.diff(limits).astype(np.int64))
-    mine, theirs = tones[queries[owner]], tones[found]
+def _same_tone(mine: np.ndarray, theirs: np.ndarray) -> np.ndarray:
+    """Which pairs of (mean, standard deviation) rows are close enough in tone (`TONE_MEAN`, `TONE_CONTRAST`)."""
     low, high = np.minimum(mine[:, 1], theirs[:, 1]), np.maximum(mine[:, 1], theirs[:, 1])
-    keep = (np.abs(mine[:, 0] - theirs[:, 0]) <= TONE_MEAN) & (high <= TONE_CONTRAST * low + 1.0)
-    counts = np.bincount(owner[keep], minlength=len(queries))
-    return np.concatenate([[0], np.cumsum(counts)]), found[keep]
+    return (np.abs(mine[:, 0] - theirs[:, 0]) <= TONE_MEAN) & (high <= TONE_CONTRAST * low + 1.0)
 
 
 def _reach(codes: np.ndarray) -> np.ndarray:
@@ -320,8 +315,11 @@ def _reach(codes: np.ndarray) -> np.ndarray:
     return -(-reach // _BAND) * _BAND
 
 
-def _search(index, held: np.ndarray, codes: np.ndarray, queries: np.ndarray, reach: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each query's rows within reach, as (limits, rows) in query order: one faiss search a band of reach."""
+def _search(
+    index, held: np.ndarray, codes: np.ndarray, queries: np.ndarray, reach: np.ndarray, tones: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each query's rows within reach (and of its tone, given `tones`), as (limits, rows) in query order:
+    one faiss search a band of reach."""
     owners, rows = [], []
     for radius in np.unique(reach[queries]):
         at = np.flatnonzero(reach[queries] == radius)
@@ -331,9 +329,12 @@ def _search(index, held: np.ndarray, codes: np.ndarray, queries: np.ndarray, rea
             owner, found = _every_code_search(index, held, codes[queries[at]])
         owners.append(at[owner])
         rows.append(found)
-    owner = np.concatenate(owners)
+    owner, found = np.concatenate(owners), np.concatenate(rows)
+    if tones is not None:
+        keep = _same_tone(tones[queries[owner]], tones[found])
+        owner, found = owner[keep], found[keep]
     limits = np.concatenate([[0], np.cumsum(np.bincount(owner, minlength=len(queries)))])
-    return limits, np.concatenate(rows)[np.argsort(owner, kind="stable")]
+    return limits, found[np.argsort(owner, kind="stable")]
 
 
 def _first_code_search(
