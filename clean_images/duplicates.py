@@ -139,11 +139,6 @@ def perceptual_hashes(thumbnails: np.ndarray) -> np.ndarray:
     return np.packbits(values > median[..., None], axis=2)
 
 
-def perceptual_hash(small: np.ndarray) -> bytes:
-    """The hash of one 32 x 32 thumbnail as it is (see `perceptual_hashes`)."""
-    return perceptual_hashes(small[None])[0, 0].tobytes()
-
-
 def digests_and_hashes(values: Sequence[bytes]) -> tuple[list[bytes], np.ndarray, np.ndarray]:
     """Splits what `Duplicates.observe` returned into byte digests, (n, 3, 32) perceptual hashes
     and (n, 2) tones (each thumbnail's mean and standard deviation).
