@@ -9,10 +9,10 @@ thumbnail area-averaged to 16 x 16: as it is, zoomed in and zoomed out by `ZOOM`
 that a crop of a few percent meets its original (zoomed at 32 x 32, not 16, so the zoomed
 hash stays close to a crop's own: see `_area_zoom`). After generation, files with the same
 digest form an exact group; one file per distinct content then joins, in key order, the near
-group of the first file whose plain hash is within `NEAR_DISTANCE` bits of its own, or a
-zoomed one within `ZOOMED_DISTANCE`, and whose tone (the thumbnail's mean and contrast) is
-close (`TONE_MEAN`, `TONE_CONTRAST`; groups form around their first file, so they never
-chain). The search is faiss' exact binary index (brute force in C, both cores), each file's
+group of the first earlier file not itself grouped whose plain hash is within `NEAR_DISTANCE`
+bits of its own, or a zoomed one within `ZOOMED_DISTANCE`, and whose tone (the thumbnail's mean
+and contrast) is close (`TONE_MEAN`, `TONE_CONTRAST`; groups form around their first file, so
+they never chain). The search is faiss' exact binary index (brute force in C, both cores), each file's
 plain hash searched as far as its zoomed ones could reach (`_reach`): one comparison a pair,
 not three (where the zoomed hashes lie far from the plain one, each is searched)."""
 
@@ -380,10 +380,10 @@ def _index(codes: np.ndarray):
     """An exact faiss binary index holding `codes`.
 
     Brute force, but in C on both cores (and only over rows still findable: see `_near_groups`):
-    7-9 s for 127k distinct generated images, Dacon's size (each code searched: ~9-14 s).
-    faiss' inverted file, the sub-quadratic choice, measured worse at that size (on the
-    earlier benchmark's thumbnails): 5.6 s, but ~800 MiB more and only 92.5% of the planted
-    near copies found (benchmarks/duplicates.py).
+    15-28 s for 126k distinct generated images, Dacon's size. The sub-quadratic indexes measured
+    worse: faiss' inverted file 5.6 s, but ~800 MiB more and 92.5% of the planted near copies;
+    its multi-index hashing slower than this or missing pairs, at every setting tried
+    (benchmarks/RESULTS.md).
     """
     import logging  # pylint: disable=g-import-not-at-top
 
