@@ -43,8 +43,8 @@ def observed(images: dict[tuple[str, int], bytes]) -> list[Observation]:
 
 def distances(codes: np.ndarray) -> np.ndarray:
     """All pairwise distances (n x n) of (n, probes, bytes) packed codes as the search sees them:
-    the plain codes' distance, or a zoomed probe's to the other's plain code plus the penalty,
-    whichever is nearer, and whichever file comes first."""
+    the plain codes' distance, or either file's zoomed code's to the other's plain code plus the
+    penalty, whichever is nearer."""
     signs = np.unpackbits(codes, axis=2).astype(np.float32) * 2 - 1
     bits = signs.shape[2]
     by_probe = [np.rint((bits - signs[:, p] @ signs[:, 0].T) / 2) for p in range(signs.shape[1])]

@@ -4,17 +4,19 @@ Every kept image leaves two things in the sanitation workers: a digest of its by
 copies) and its 32 x 32 grey thumbnail (float32), area-averaged from the pixels validation has already
 decoded (grey, at 1/8 scale). As generation goes, the main thread turns the thumbnails into
 256-bit perceptual hashes a batch at a time, vectorized (`condense`; near copies:
-re-encoded, downscaled, slightly cropped, brightened): three an image, each the DCT of the
-thumbnail area-averaged to 16 x 16: as it is, zoomed in and zoomed out by `ZOOM` a side, so
-that a crop of a few percent meets its original (zoomed at 32 x 32, not 16, so the zoomed
-hash stays close to a crop's own: see `_area_zoom`). After generation, files with the same
-digest form an exact group; one file per distinct content then joins, in key order, the near
-group of the first earlier file not itself grouped whose plain hash is within `NEAR_DISTANCE`
-bits of its own, or a zoomed one within `ZOOMED_DISTANCE`, and whose tone (the thumbnail's mean
-and contrast) is close (`TONE_MEAN`, `TONE_CONTRAST`; groups form around their first file, so
-they never chain). The search is faiss' exact binary index (brute force in C, both cores), each file's
-plain hash searched as far as its zoomed ones could reach (`_reach`): one comparison a pair,
-not three (where the zoomed hashes lie far from the plain one, each is searched)."""
+re-encoded, downscaled, slightly cropped, brightened): two an image, each the DCT of the
+thumbnail area-averaged to 16 x 16: as it is, and zoomed in by `ZOOM` a side, so that a crop
+of a few percent meets its original zoomed in, whichever of the two comes first (zoomed at
+32 x 32, not 16, so the zoomed hash stays close to a crop's own: see `_area_zoom`). After
+generation, files with the same digest form an exact group; one file per distinct content
+then joins, in key order, the near group of the first earlier file not itself grouped whose
+plain hash is within `NEAR_DISTANCE` bits of its own, or where one file's zoomed hash is within
+`ZOOMED_DISTANCE` of the other's plain one, and whose tone (the thumbnail's mean and contrast)
+is close (`TONE_MEAN`, `TONE_CONTRAST`; groups form around their first file, so they never
+chain). The search is faiss' exact binary index (brute force in C, both cores): one index of
+plain hashes, searched with each file's plain hash as far as its zoomed one could reach
+(`_reach`: one comparison a pair, not two, where the zoomed hash lies near the plain one), and
+one of zoomed hashes, searched with each file's plain hash."""
 
 from __future__ import annotations
 
@@ -34,10 +36,12 @@ HASH_BITS = 256
 # copy within 12 bits, resized within 52, crops of 2-4% off each side within 46, distinct images
 # 80 or more apart (the real photos of scikit-image and scikit-learn: 102; a stereo pair: 82).
 NEAR_DISTANCE = 64
-# Crops move the plain hash far (4% off every side: 38-82 bits). Zoomed by 3% a side, the crop's
-# way (in: the original; out, edge pixels repeated: the crop), on the 32 x 32 thumbnail, a crop of
-# 4% a side comes within 16-34 bits; over 500 small photos from each of two generators, 99.8% of
-# crops of 2-4% a side within reach, no distinct pair nearer than 86 (benchmarks/RESULTS.md).
+# Crops move the plain hash far (4% off every side: 38-82 bits). The original zoomed in by 3% a side
+# on the 32 x 32 thumbnail comes within 16-34 bits of a crop of 4% a side; over 500 small photos from
+# each of two generators, 99.8% of crops of 2-4% a side within reach, no distinct pair nearer than 86
+# (benchmarks/RESULTS.md). Either file's zoomed hash is compared with the other's plain one, so
+# the crop is found whichever comes first (a zoomed-out crop, the earlier way, met its original
+# less often: crops of 6% a side 62% against 81%).
 ZOOM = 0.03
 # Each zoomed hash compared is one more chance for two distinct images to come within reach (an
 # independent trial grouped two whose plain hashes were 66 bits apart, a zoomed one 62, when the
@@ -49,25 +53,28 @@ ZOOMED_DISTANCE = NEAR_DISTANCE - ZOOM_PENALTY  # how near a zoomed hash must co
 # standard deviation. The hash alone compares grey layouts, so two pictures of one composition in other
 # tones (flat backgrounds with one centred shape, a dark and a bright gradient) can come within reach:
 # an independent trial's 1,520 images held 2 and 12 such pairs in two seeds; with this veto, 1 and 2.
-# Downscaling a fine texture lowers its thumbnail's contrast (stripes resized to 51 %: 1.45x, found
-# by a second trial), hence the wide ratio: a copy with half or twice the contrast is still another picture.
+# Downscaling a fine texture lowers its thumbnail's contrast (stripes resized to 51 %: 1.385x over one
+# grey level, found by a second trial), hence the wide ratio. Over three checks' seven archives every
+# planted near copy is within 1.385x, their decoys (an original's layout in another tone) from 1.42x,
+# and two distinct close-ups of one layout 1.46x: 1.5 grouped those and 4 decoys, 1.4 only 2 decoys
+# (nearer in tone) and missed no more copies; 1.25 missed 2 more.
 TONE_MEAN = 32  # grey levels (of 255) two near copies' thumbnails may differ in mean
-TONE_CONTRAST = 1.5  # and by this ratio in standard deviation (plus one grey level, for flat images)
+TONE_CONTRAST = 1.4  # and by this ratio in standard deviation (plus one grey level, for flat images)
 _BAND = 8  # reach rounded up to this many bits: a few faiss searches a batch (4: 1.4-2.4x the search's time)
-_MAX_REACH = 108  # where photos' first codes start to come near each other by chance (~1.5 % of pairs)
+_MAX_REACH = 108  # where photos' plain codes start to come near each other by chance (~1.5 % of pairs)
 _QUERY_BATCH = 256  # bounds the results held at once, even when thousands of files are one photo
 _SIDE = 16  # the image is area-averaged to _SIDE x _SIDE grey, whose 256 DCT coefficients make the hash
 _THUMB = 32  # ... from a thumbnail this large, where the zooms are taken
 _DIGEST_BYTES = 16
 _TONE_BYTES = 4  # the thumbnail's mean and standard deviation, float16
-_PROBES = 3  # hashes an image: as it is, zoomed in, zoomed out
+_PROBES = 2  # hashes an image: as it is, zoomed in
 _CONDENSED_BYTES = _DIGEST_BYTES + _PROBES * HASH_BITS // 8 + _TONE_BYTES  # what `condense` keeps of an observation
 _DCT = np.cos(np.pi * (2 * np.arange(_SIDE) + 1) * np.arange(_SIDE)[:, None] / (2 * _SIDE))  # DCT-II rows
 
 
 def _area_zoom(side: float) -> np.ndarray:
     """(16, 32) matrix that area-averages a 32-pixel row to 16, keeping its centre, `side` off each end
-    (negative: zooms out, the edge pixels repeated): rows of `Z @ t @ Z.T` are the zoomed 16 x 16 image.
+    (0 to 0.5): rows of `Z @ t @ Z.T` are the zoomed 16 x 16 image.
 
     Exact area weights over the 32 pixels, twice as fine as the result: zoomed at 16 x 16 (bilinear),
     crops of 3.3-4 % a side of 300-px-high photos stayed 64-68 bits from their original's zoomed hash;
@@ -78,15 +85,13 @@ def _area_zoom(side: float) -> np.ndarray:
     for row, (start, stop) in enumerate(zip(edges[:-1], edges[1:])):
         cells = np.arange(_THUMB)
         overlap = np.clip(np.minimum(stop, cells + 1) - np.maximum(start, cells), 0, None)
-        overlap[0] += max(0.0, min(stop, 0.0) - start)  # beyond the edges: the edge pixel, repeated
-        overlap[-1] += max(0.0, stop - max(start, float(_THUMB)))
         matrix[row] = overlap / (stop - start)
     return matrix
 
 
-# The DCT of the thumbnail as it is, zoomed in and zoomed out, each one matrix; float32: 3.5x
+# The DCT of the thumbnail as it is and zoomed in, each one matrix; float32: 3.5x
 # faster than float64 on the main thread, and 2 of 3.1 million bits differed.
-_PROBE_DCT = [(_DCT @ _area_zoom(side)).astype(np.float32) for side in (0.0, ZOOM, -ZOOM)]
+_PROBE_DCT = [(_DCT @ _area_zoom(side)).astype(np.float32) for side in (0.0, ZOOM)]
 
 
 def thumbnail(image: Image) -> np.ndarray:
@@ -122,9 +127,9 @@ def _block_means(pixels: np.ndarray, block: int) -> np.ndarray:
 
 
 def perceptual_hashes(thumbnails: np.ndarray) -> np.ndarray:
-    """DCT hashes (pHash) of (n, 32, 32) grey thumbnails, (n, 3, 32) packed bits: which of the 256
+    """DCT hashes (pHash) of (n, 32, 32) grey thumbnails, (n, 2, 32) packed bits: which of the 256
     DCT coefficients of each, area-averaged to 16 x 16, exceed their median, for the thumbnail as
-    it is, zoomed in and zoomed out (`ZOOM`).
+    it is and zoomed in (`ZOOM`).
 
     Computed for many images at once: one image at a time, NumPy's per-call overhead held
     the GIL ~90 us an image in the sanitation threads, which made the whole build 15 % slower.
@@ -140,7 +145,7 @@ def perceptual_hashes(thumbnails: np.ndarray) -> np.ndarray:
 
 
 def digests_and_hashes(values: Sequence[bytes]) -> tuple[list[bytes], np.ndarray, np.ndarray]:
-    """Splits what `Duplicates.observe` returned into byte digests, (n, 3, 32) perceptual hashes
+    """Splits what `Duplicates.observe` returned into byte digests, (n, 2, 32) perceptual hashes
     and (n, 2) tones (each thumbnail's mean and standard deviation).
 
     All at once: a build hands them over in `ObservationLog`'s batches, which bound the memory.
@@ -154,7 +159,7 @@ def digests_and_hashes(values: Sequence[bytes]) -> tuple[list[bytes], np.ndarray
 
 
 def _unpacked(condensed: Sequence[bytes]) -> tuple[list[bytes], np.ndarray, np.ndarray]:
-    """Condensed observations (digest, packed hashes, tone) to digests, an (n, 3, 32) hash array and (n, 2) tones."""
+    """Condensed observations (digest, packed hashes, tone) to digests, an (n, 2, 32) hash array and (n, 2) tones."""
     hashes = b"".join(v[_DIGEST_BYTES:-_TONE_BYTES] for v in condensed)
     tones = b"".join(v[-_TONE_BYTES:] for v in condensed)
     return ([v[:_DIGEST_BYTES] for v in condensed],
@@ -176,7 +181,7 @@ class Duplicates(DatasetPass):
         return xxhash.xxh3_128_digest(image.jpeg) + thumbnail(image).tobytes()
 
     def condense(self, values: list[bytes]) -> list[bytes]:
-        """Digest and thumbnail (4,112 bytes) to digest, perceptual hashes and tone (116), a batch at a time."""
+        """Digest and thumbnail (4,112 bytes) to digest, perceptual hashes and tone (84), a batch at a time."""
         raw = [i for i, v in enumerate(values) if len(v) != _CONDENSED_BYTES]
         if not raw:
             return values
@@ -206,7 +211,7 @@ class Duplicates(DatasetPass):
             "crossing": crossing,  # indices into "groups", for inspection
             "method": {
                 "hash": f"{HASH_BITS}-bit DCT hash of the image area-averaged to 16x16 grey (zoomed from 32x32)",
-                "zoom": ZOOM,  # a side: each image is also searched for zoomed in and out by this much
+                "zoom": ZOOM,  # a side: each image is also hashed zoomed in by this much, against the other's plain hash
                 "zoom_distance": ZOOMED_DISTANCE,
                 "near_distance": NEAR_DISTANCE,
                 "tone": {"mean": TONE_MEAN, "contrast": TONE_CONTRAST},  # how far near copies' tones may differ
@@ -229,8 +234,9 @@ def find_groups(
     """(kind, member indices) of every group of two files or more, ordered by first member.
 
     `hashes`: (n, probes, 32) packed perceptual hashes, row i of file i: its hash as it is
-    first, then the zoomed ones a copy of it might match. `tones`: (n, 2) each file's thumbnail
-    mean and standard deviation; near files must also match in tone (`TONE_MEAN`, `TONE_CONTRAST`).
+    first, then (if any) its zoomed one, which a crop of it, or the original it was cropped
+    from, matches. `tones`: (n, 2) each file's thumbnail mean and standard deviation; near
+    files must also match in tone (`TONE_MEAN`, `TONE_CONTRAST`).
 
     Indices are positions in the inputs, which are in key order: members come out in that
     order too, so the first member of a group is the file to keep.
@@ -255,18 +261,20 @@ def find_groups(
 def _near_groups(codes: np.ndarray, tones: np.ndarray | None = None) -> list[list[int]]:
     """Rows within NEAR_DISTANCE bits of an earlier row that heads a group, grouped under it.
 
-    `codes`: (n, probes, bytes). The index holds each row's first code; a query finds the rows
-    its first code comes near, or another within `ZOOM_PENALTY` bits less (`_search`).
+    `codes`: (n, probes, bytes): each row's plain code, then its zoomed one. Two indexes hold
+    the rows' plain and zoomed codes; a query finds the rows whose plain code its plain code
+    comes near, or its zoomed code within `ZOOM_PENALTY` bits less, and the rows whose zoomed
+    code its plain code comes that near (`_search`).
 
-    A row is only ever found by a query before it, and not once grouped: the index drops
-    both kinds as it goes (rebuilt when a fifth of it is dead), which halves the work on
+    A row is only ever found by a query before it, and not once grouped: the indexes drop
+    both kinds as they go (rebuilt when a fifth of them is dead), which halves the work on
     distinct photos and saves most of it where thousands of files are one photo.
     """
     grouped = np.zeros(len(codes), bool)
     groups = []
-    held = np.arange(len(codes))  # the rows the index holds, by index label
+    held = np.arange(len(codes))  # the rows the indexes hold, by index label
     reach = _reach(codes)
-    index = _index(np.ascontiguousarray(codes[:, 0]))
+    indexes = _indexes(codes, held)
     for start in range(0, len(codes), _QUERY_BATCH):
         queries = np.arange(start, min(start + _QUERY_BATCH, len(codes)))
         queries = queries[~grouped[queries]]
@@ -275,8 +283,8 @@ def _near_groups(codes: np.ndarray, tones: np.ndarray | None = None) -> list[lis
         alive = len(codes) - start - int(np.count_nonzero(grouped[start:]))
         if alive < 0.8 * len(held):
             held = start + np.flatnonzero(~grouped[start:])
-            index = _index(np.ascontiguousarray(codes[held, 0]))
-        limits, found = _search(index, held, codes, queries, reach, tones)
+            indexes = _indexes(codes, held)
+        limits, found = _search(indexes, held, codes, queries, reach, tones)
         for q in _with_later_rows(queries, limits, found):  # the others can head no group
             first = queries[q]
             if grouped[first]:  # joined an earlier group of this batch
@@ -297,13 +305,13 @@ def _same_tone(mine: np.ndarray, theirs: np.ndarray) -> np.ndarray:
 
 
 def _reach(codes: np.ndarray) -> np.ndarray:
-    """How far each row's first code must be searched to find every row one of its codes reaches.
+    """How far each row's plain code must be searched to find every row its zoomed code reaches.
 
-    A zoomed code within ZOOMED_DISTANCE of a row puts the first code within ZOOMED_DISTANCE
-    plus the zoomed code's own distance from it (the triangle inequality). So one search of
-    the first code finds them all (one comparison a row instead of one a code), and only the
-    few rows it finds beyond NEAR_DISTANCE need their zoomed distances. Rounded up to `_BAND`
-    bits: one search a band.
+    A zoomed code within ZOOMED_DISTANCE of a row's plain code puts the plain codes within
+    ZOOMED_DISTANCE plus the zoomed code's own distance from its plain one (the triangle
+    inequality). So one search of the plain code finds them all (one comparison a row instead
+    of two), and only the few rows it finds beyond NEAR_DISTANCE need their zoomed distances.
+    Rounded up to `_BAND` bits: one search a band.
     """
     drift = _bits_apart(codes[:, 1:], codes[:, :1]).max(axis=1, initial=0)
     reach = np.maximum(NEAR_DISTANCE, ZOOMED_DISTANCE + drift)
@@ -311,19 +319,29 @@ def _reach(codes: np.ndarray) -> np.ndarray:
 
 
 def _search(
-    index, held: np.ndarray, codes: np.ndarray, queries: np.ndarray, reach: np.ndarray, tones: np.ndarray | None
+    indexes: tuple[Any, Any],
+    held: np.ndarray,
+    codes: np.ndarray,
+    queries: np.ndarray,
+    reach: np.ndarray,
+    tones: np.ndarray | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each query's rows within reach (and of its tone, given `tones`), as (limits, rows) in query order:
-    one faiss search a band of reach."""
+    one faiss search of the plain index a band of reach, and one of the zoomed index (a row may come twice)."""
+    plain_index, zoomed_index = indexes
     owners, rows = [], []
     for radius in np.unique(reach[queries]):
         at = np.flatnonzero(reach[queries] == radius)
         if radius <= _MAX_REACH:
-            owner, found = _first_code_search(index, held, codes[queries[at]], codes, int(radius))
+            owner, found = _first_code_search(plain_index, held, codes[queries[at]], codes, int(radius))
         else:
-            owner, found = _every_code_search(index, held, codes[queries[at]])
+            owner, found = _every_code_search(plain_index, held, codes[queries[at]])
         owners.append(at[owner])
         rows.append(found)
+    if zoomed_index is not None:  # their zoomed codes near my plain one: I am the crop, they the original
+        limits, _, found = zoomed_index.range_search(np.ascontiguousarray(codes[queries, 0]), ZOOMED_DISTANCE + 1)
+        owners.append(np.repeat(np.arange(len(queries)), np.diff(limits).astype(np.int64)))
+        rows.append(held[found])
     owner, found = np.concatenate(owners), np.concatenate(rows)
     if tones is not None:
         keep = _same_tone(tones[queries[owner]], tones[found])
@@ -347,8 +365,8 @@ def _first_code_search(
 
 
 def _every_code_search(index, held: np.ndarray, mine: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The same for queries whose reach would find a few % of all rows: each of their codes
-    searched to NEAR_DISTANCE, a zoomed code's rows kept if within ZOOMED_DISTANCE."""
+    """The same for queries whose reach would find a few % of all rows: both their codes
+    searched to NEAR_DISTANCE, the zoomed code's rows kept if within ZOOMED_DISTANCE."""
     probes = mine.shape[1]
     limits, distances, found = index.range_search(mine.reshape(len(mine) * probes, -1), NEAR_DISTANCE + 1)
     code = np.repeat(np.arange(len(mine) * probes), np.diff(limits).astype(np.int64))
@@ -374,6 +392,12 @@ def _with_later_rows(queries: np.ndarray, limits: np.ndarray, found: np.ndarray)
     later = found > np.repeat(queries, counts)
     cumulative = np.concatenate([[0], np.cumsum(later)])
     return np.flatnonzero(cumulative[limits[1:]] > cumulative[limits[:-1]])
+
+
+def _indexes(codes: np.ndarray, held: np.ndarray) -> tuple[Any, Any]:
+    """faiss indexes of the held rows' plain codes and of their zoomed ones (None without zoomed codes)."""
+    plain = _index(np.ascontiguousarray(codes[held, 0]))
+    return plain, (_index(np.ascontiguousarray(codes[held, 1])) if codes.shape[1] > 1 else None)
 
 
 def _index(codes: np.ndarray):

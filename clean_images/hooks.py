@@ -131,9 +131,9 @@ class DatasetPass(abc.ABC):
 
 class ObservationLog:
     """One pass's observations over all splits, condensed `CONDENSE_EVERY` at a time as they arrive,
-    so memory holds condensed values plus one batch (e.g. 116 bytes an image, not 4,112, for duplicates)."""
+    so memory holds condensed values plus one batch (e.g. 84 bytes an image, not 4,112, for duplicates)."""
 
-    CONDENSE_EVERY = 2_048  # 8 MiB of duplicates thumbnails (4,112 bytes each) at most before they shrink to 116
+    CONDENSE_EVERY = 2_048  # 8 MiB of duplicates thumbnails (4,112 bytes each) at most before they shrink to 84
 
     def __init__(self, dataset_pass: DatasetPass):
         self._pass = dataset_pass
