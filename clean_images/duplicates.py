@@ -15,8 +15,8 @@ plain hash is within `NEAR_DISTANCE` bits of its own, or where one file's zoomed
 is close (`TONE_MEAN`, `TONE_CONTRAST`; groups form around their first file, so they never
 chain). The search is faiss' exact binary index (brute force in C, both cores): one index of
 plain hashes, searched with each file's plain hash as far as its zoomed one could reach
-(`_reach`: one comparison a pair, not two, where the zoomed hash lies near the plain one), and
-one of zoomed hashes, searched with each file's plain hash."""
+(`_reach`: the zoomed hash needs no comparison of its own where it lies near the plain one),
+and one of zoomed hashes, searched with each file's plain hash: two comparisons a pair."""
 
 from __future__ import annotations
 
@@ -33,15 +33,15 @@ from clean_images.hooks import DatasetPass, Image, Observation
 HASH_BITS = 256
 # Chosen from a measured precision/recall curve (benchmarks/duplicates.py, 3,600 images, the
 # zoomed hashes searched too, counted ZOOM_PENALTY bits farther): every re-encoded and brightened
-# copy within 12 bits, resized within 52, crops of 2-4% off each side within 46, distinct images
+# copy within 12 bits, resized within 52, crops of 2-4% off each side within 52, distinct images
 # 80 or more apart (the real photos of scikit-image and scikit-learn: 102; a stereo pair: 82).
 NEAR_DISTANCE = 64
 # Crops move the plain hash far (4% off every side: 38-82 bits). The original zoomed in by 3% a side
-# on the 32 x 32 thumbnail comes within 16-34 bits of a crop of 4% a side; over 500 small photos from
-# each of two generators, 99.8% of crops of 2-4% a side within reach, no distinct pair nearer than 86
-# (benchmarks/RESULTS.md). Either file's zoomed hash is compared with the other's plain one, so
-# the crop is found whichever comes first (a zoomed-out crop, the earlier way, met its original
-# less often: crops of 6% a side 62% against 81%).
+# on the 32 x 32 thumbnail comes within 16-34 bits of a crop of 4% a side; over 300 generated photos,
+# every crop of 2-5% a side (each side drawn on its own) within reach (benchmarks/RESULTS.md). Either
+# file's zoomed hash is compared with the other's plain one, so the crop is found whichever comes
+# first (a zoomed-out crop, the earlier way, met its original less often: crops of 6% a side 62%
+# against 81%).
 ZOOM = 0.03
 # Each zoomed hash compared is one more chance for two distinct images to come within reach (an
 # independent trial grouped two whose plain hashes were 66 bits apart, a zoomed one 62, when the
@@ -233,14 +233,16 @@ def find_groups(
 ) -> list[tuple[str, list[int]]]:
     """(kind, member indices) of every group of two files or more, ordered by first member.
 
-    `hashes`: (n, probes, 32) packed perceptual hashes, row i of file i: its hash as it is
-    first, then (if any) its zoomed one, which a crop of it, or the original it was cropped
-    from, matches. `tones`: (n, 2) each file's thumbnail mean and standard deviation; near
+    `hashes`: (n, 1 or 2, 32) packed perceptual hashes, row i of file i: its hash as it is
+    first, then (if any) its zoomed one, which the plain hash of a crop of it matches, whichever
+    of the two comes first. `tones`: (n, 2) each file's thumbnail mean and standard deviation; near
     files must also match in tone (`TONE_MEAN`, `TONE_CONTRAST`).
 
     Indices are positions in the inputs, which are in key order: members come out in that
     order too, so the first member of a group is the file to keep.
     """
+    if hashes.ndim != 3 or hashes.shape[1] not in (1, 2):
+        raise ValueError(f"hashes must be (files, 1 or 2, bytes): a plain hash and at most one zoomed one, not {hashes.shape}")
     first_with: dict[bytes | str, int] = {}
     copies: dict[int, list[int]] = collections.defaultdict(list)  # a list only where there are copies (memory)
     for i, digest in enumerate(digests):

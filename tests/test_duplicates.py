@@ -198,7 +198,7 @@ def test_both_searches_group_by_the_rule_whatever_a_zoomed_code_drifts():
 
 def test_a_zoomed_match_at_the_edge_of_reach_is_found_and_one_bit_more_is_not():
     """The plain search reaches exactly ZOOMED_DISTANCE + drift bits (faiss keeps distances below
-    its radius); a file whose zoomed hashes equal its plain one searches NEAR_DISTANCE."""
+    its radius); a file whose zoomed hash equals its plain one searches NEAR_DISTANCE."""
     first = np.zeros(256, np.uint8)
     zoomed = first.copy()
     zoomed[:44] = 1  # drift 44, a multiple of the band: reach 60 + 44 = 104 exactly
@@ -218,6 +218,29 @@ def test_a_zoomed_match_at_the_edge_of_reach_is_found_and_one_bit_more_is_not():
     assert found == [("near", [0, 1])]
     assert duplicates.find_groups(["a", "b"], hashes((first, zoomed), (beyond, beyond))) == []
     assert duplicates.find_groups(["a", "b"], hashes((same, same), (near_same, near_same))) == [("near", [0, 1])]
+
+
+def test_a_later_files_zoomed_hash_at_the_limit_is_found_and_one_bit_more_is_not():
+    """The zoomed index: an earlier file (a crop) whose plain hash is ZOOMED_DISTANCE bits from a
+    later file's zoomed hash (its original) groups with it; at one bit more it does not. The other
+    comparisons are far: plain hashes 128 bits apart, the earlier file's zoomed hash too."""
+    crop = np.zeros(256, np.uint8)
+    crop_zoomed = np.zeros(256, np.uint8)
+    crop_zoomed[128:] = 1
+    original = np.zeros(256, np.uint8)
+    original[:128] = 1  # 128 from the crop, 256 from its zoomed hash
+    at_limit = np.zeros(256, np.uint8)
+    at_limit[: duplicates.ZOOMED_DISTANCE] = 1  # the original zoomed in: 60 from the crop
+    beyond = at_limit.copy()
+    beyond[duplicates.ZOOMED_DISTANCE] = 1
+
+    def hashes(zoomed_original: np.ndarray) -> np.ndarray:
+        return np.packbits(np.array([[crop, crop_zoomed], [original, zoomed_original]]), axis=2)
+
+    assert duplicates.find_groups(["crop", "original"], hashes(at_limit)) == [("near", [0, 1])]
+    assert duplicates.find_groups(["crop", "original"], hashes(beyond)) == []
+    with pytest.raises(ValueError, match="at most one zoomed"):
+        duplicates.find_groups(["a"], np.zeros((1, 3, 32), np.uint8))
 
 
 @pytest.mark.parametrize("seed", [2, 7])
