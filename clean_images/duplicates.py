@@ -335,9 +335,9 @@ def _search(
     for radius in np.unique(reach[queries]):
         at = np.flatnonzero(reach[queries] == radius)
         if radius <= _MAX_REACH:
-            owner, found = _first_code_search(plain_index, held, codes[queries[at]], codes, int(radius))
+            owner, found = _plain_code_search(plain_index, held, codes[queries[at]], codes, int(radius))
         else:
-            owner, found = _every_code_search(plain_index, held, codes[queries[at]])
+            owner, found = _each_code_search(plain_index, held, codes[queries[at]])
         owners.append(at[owner])
         rows.append(found)
     if zoomed_index is not None:  # their zoomed codes near my plain one: I am the crop, they the original
@@ -352,11 +352,11 @@ def _search(
     return limits, found[np.argsort(owner, kind="stable")]
 
 
-def _first_code_search(
+def _plain_code_search(
     index, held: np.ndarray, mine: np.ndarray, codes: np.ndarray, radius: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(query position, row) of the rows within reach of `mine` (queries' codes): their first codes
-    searched to `radius`, the zoomed codes compared only with the rows found beyond NEAR_DISTANCE."""
+    """(query position, row) of the rows within reach of `mine` (queries' codes): their plain codes
+    searched to `radius`, the zoomed code compared only with the rows found beyond NEAR_DISTANCE."""
     limits, distances, found = index.range_search(np.ascontiguousarray(mine[:, 0]), radius + 1)
     owner = np.repeat(np.arange(len(mine)), np.diff(limits).astype(np.int64))  # faiss gives size_t limits
     found = held[found]
@@ -366,7 +366,7 @@ def _first_code_search(
     return owner[keep], found[keep]
 
 
-def _every_code_search(index, held: np.ndarray, mine: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _each_code_search(index, held: np.ndarray, mine: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The same for queries whose reach would find a few % of all rows: both their codes
     searched to NEAR_DISTANCE, the zoomed code's rows kept if within ZOOMED_DISTANCE."""
     probes = mine.shape[1]
@@ -377,7 +377,7 @@ def _every_code_search(index, held: np.ndarray, mine: np.ndarray) -> tuple[np.nd
 
 
 def _zoomed_distance(mine: np.ndarray, theirs: np.ndarray) -> np.ndarray:
-    """Bits from the nearest of each row's zoomed codes (`mine`: n, probes, bytes) to its row of `theirs` (n, bytes)."""
+    """Bits from each row's zoomed code (`mine`: n, probes, bytes; none: HASH_BITS) to its row of `theirs` (n, bytes)."""
     return _bits_apart(mine[:, 1:], theirs[:, None]).min(axis=1, initial=HASH_BITS)
 
 
@@ -406,10 +406,10 @@ def _index(codes: np.ndarray):
     """An exact faiss binary index holding `codes`.
 
     Brute force, but in C on both cores (and only over rows still findable: see `_near_groups`):
-    15-28 s for 126k distinct generated images, Dacon's size. The sub-quadratic indexes measured
-    worse: faiss' inverted file 5.6 s, but ~800 MiB more and 92.5% of the planted near copies;
-    its multi-index hashing slower than this or missing pairs, at every setting tried
-    (benchmarks/RESULTS.md).
+    ~21 s for 126k distinct generated images, Dacon's size (15-28 s on other days, with three
+    hashes). The sub-quadratic indexes measured worse: faiss' inverted file 5.6 s, but ~800 MiB
+    more and 92.5% of the planted near copies; its multi-index hashing slower than this or
+    missing pairs, at every setting tried (benchmarks/RESULTS.md).
     """
     import logging  # pylint: disable=g-import-not-at-top
 

@@ -286,7 +286,7 @@ def test_groups_form_around_their_first_file_and_never_chain():
 
 
 def _plain_hash(thumbnail: np.ndarray) -> bytes:
-    """The hash of one thumbnail as it is (the first of `perceptual_hashes`' three)."""
+    """The hash of one thumbnail as it is (the first of `perceptual_hashes`' two)."""
     return duplicates.perceptual_hashes(thumbnail[None])[0, 0].tobytes()
 
 
